@@ -1,0 +1,3 @@
+use store_channel::ChannelStore;
+
+store_conformance::conformance_suite!(ChannelStore::new());

@@ -1,0 +1,6 @@
+//! Its own test binary: counts this process's actor threads.
+
+#[test]
+fn actor_thread_stops_when_the_store_is_dropped() {
+    store_conformance::lifecycle::threads_stop_on_drop(store_channel::ChannelStore::new);
+}

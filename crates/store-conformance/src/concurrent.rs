@@ -1,0 +1,351 @@
+//! Checks that need several threads at once. Sizes are small so the slowest
+//! store (the actor) finishes each check in well under a second; the point is
+//! interleavings, not load.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Barrier;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+
+use task_model::{SnapshotGuarantee, TaskId, TaskPatch, TaskStore, TaskUpdate, Timestamp};
+
+use crate::draft;
+
+const THREADS: usize = 4;
+
+fn patch(title: Option<String>, description: Option<String>, completed: Option<bool>) -> TaskPatch {
+    TaskUpdate {
+        title,
+        description,
+        completed,
+    }
+    .validate_at(Timestamp(2))
+    .expect("conformance updates are valid")
+}
+
+/// Threads creating at once all get distinct ids, and every task is there
+/// afterwards.
+pub fn creates_get_unique_ids<S: TaskStore>(make: &dyn Fn() -> S) {
+    const PER_THREAD: usize = 500;
+    let store = make();
+    let barrier = Barrier::new(THREADS);
+    let ids: Vec<Vec<TaskId>> = thread::scope(|s| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let (store, barrier) = (&store, &barrier);
+                s.spawn(move || {
+                    barrier.wait();
+                    (0..PER_THREAD)
+                        .map(|i| store.create(draft(&format!("t{t}-{i}"))).id)
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("creator panicked"))
+            .collect()
+    });
+    let all: HashSet<TaskId> = ids.iter().flatten().copied().collect();
+    assert_eq!(
+        all.len(),
+        THREADS * PER_THREAD,
+        "two creates got the same id"
+    );
+    assert_eq!(
+        store.len(),
+        THREADS * PER_THREAD,
+        "len after concurrent creates"
+    );
+    let expected: HashSet<TaskId> = (1..=(THREADS * PER_THREAD) as u64).map(TaskId).collect();
+    assert_eq!(all, expected, "ids are the dense range 1..=n");
+    for (t, ids) in ids.iter().enumerate() {
+        for (i, id) in ids.iter().enumerate() {
+            let task = store.get(*id).expect("created task is readable");
+            assert_eq!(
+                &*task.title,
+                format!("t{t}-{i}"),
+                "task {id} has another's title"
+            );
+        }
+    }
+    assert_eq!(store.get_all().len(), THREADS * PER_THREAD);
+}
+
+/// Each thread updates its own tasks; every last write survives.
+pub fn updates_to_disjoint_tasks_are_not_lost<S: TaskStore>(make: &dyn Fn() -> S) {
+    const TASKS_PER_THREAD: usize = 64;
+    const ROUNDS: usize = 20;
+    let store = make();
+    let owned: Vec<Vec<TaskId>> = (0..THREADS)
+        .map(|t| {
+            (0..TASKS_PER_THREAD)
+                .map(|i| store.create(draft(&format!("init{t}-{i}"))).id)
+                .collect()
+        })
+        .collect();
+    let barrier = Barrier::new(THREADS);
+    thread::scope(|s| {
+        for ids in &owned {
+            let (store, barrier) = (&store, &barrier);
+            s.spawn(move || {
+                barrier.wait();
+                for round in 0..ROUNDS {
+                    for id in ids {
+                        let p = patch(Some(format!("{id}-r{round}")), None, Some(round % 2 == 1));
+                        assert!(store.update(*id, p).is_some(), "task {id} vanished");
+                    }
+                }
+            });
+        }
+    });
+    for id in owned.iter().flatten() {
+        let task = store.get(*id).expect("task still there");
+        assert_eq!(
+            &*task.title,
+            format!("{id}-r{}", ROUNDS - 1),
+            "lost update on {id}"
+        );
+        assert_eq!(task.completed, (ROUNDS - 1) % 2 == 1, "lost update on {id}");
+    }
+}
+
+/// Two threads patch different fields of the same task at once. An update is
+/// an atomic read-modify-write, so neither field's last write may be lost.
+pub fn updates_to_one_task_are_atomic<S: TaskStore>(make: &dyn Fn() -> S) {
+    const ROUNDS: usize = 2_000;
+    let store = make();
+    let id = store.create(draft("shared")).id;
+    let barrier = Barrier::new(2);
+    thread::scope(|s| {
+        let (store, barrier) = (&store, &barrier);
+        s.spawn(move || {
+            barrier.wait();
+            for i in 0..ROUNDS {
+                store.update(id, patch(Some(format!("a{i}")), None, None));
+            }
+        });
+        s.spawn(move || {
+            barrier.wait();
+            for i in 0..ROUNDS {
+                store.update(id, patch(None, Some(format!("b{i}")), None));
+            }
+        });
+    });
+    let task = store.get(id).expect("task still there");
+    assert_eq!(
+        &*task.title,
+        format!("a{}", ROUNDS - 1),
+        "a title update was lost"
+    );
+    assert_eq!(
+        &*task.description,
+        format!("b{}", ROUNDS - 1),
+        "a description update was lost"
+    );
+}
+
+/// Readers running beside writers see only versions some writer stored: the
+/// title, description and completed flag of one version always agree.
+pub fn readers_see_only_written_versions<S: TaskStore>(make: &dyn Fn() -> S) {
+    const TASKS: u64 = 16;
+    const WRITES: usize = 2_000;
+    let store = make();
+    for i in 0..TASKS {
+        store.create(draft(&format!("v0-{}", i + 1)));
+    }
+    let done = AtomicBool::new(false);
+    thread::scope(|s| {
+        let (store, done) = (&store, &done);
+        let writers: Vec<_> = (0..2u64)
+            .map(|w| {
+                s.spawn(move || {
+                    for n in 0..WRITES {
+                        let id = TaskId(1 + (n as u64 * 7 + w) % TASKS);
+                        let v = n + 1;
+                        // One version: title, description and flag all encode v.
+                        let p = patch(
+                            Some(format!("v{v}-{id}")),
+                            Some(format!("d{v}")),
+                            Some(v % 2 == 0),
+                        );
+                        store.update(id, p);
+                    }
+                })
+            })
+            .collect();
+        for _ in 0..2 {
+            s.spawn(move || {
+                let mut reads = 0u64;
+                while !done.load(Ordering::Relaxed) || reads < 1_000 {
+                    let id = TaskId(1 + reads % TASKS);
+                    let task = store.get(id).expect("no task is deleted here");
+                    check_version(id, &task.title, &task.description, task.completed);
+                    store.get_with(id, |t| {
+                        check_version(id, &t.title, &t.description, t.completed)
+                    });
+                    reads += 1;
+                }
+            });
+        }
+        for w in writers {
+            w.join().expect("writer panicked");
+        }
+        // Writers are finished; let the readers stop.
+        done.store(true, Ordering::Relaxed);
+    });
+
+    fn check_version(id: TaskId, title: &str, description: &str, completed: bool) {
+        let (v, rest) = title
+            .strip_prefix('v')
+            .and_then(|t| t.split_once('-'))
+            .unwrap_or_else(|| panic!("task {id} has a title no writer wrote: {title:?}"));
+        assert_eq!(
+            rest,
+            id.to_string(),
+            "task {id} carries another task's title"
+        );
+        let v: usize = v.parse().expect("numeric version");
+        if v == 0 {
+            assert_eq!(
+                (description, completed),
+                ("", false),
+                "torn initial version of {id}"
+            );
+        } else {
+            assert_eq!(description, format!("d{v}"), "torn version of task {id}");
+            assert_eq!(completed, v.is_multiple_of(2), "torn version of task {id}");
+        }
+    }
+}
+
+/// `get_all` beside creators, updaters and deleters: no duplicate, no
+/// phantom, every stable task present; and for an `Atomic` store, the tasks
+/// one sequential creator made always appear as a prefix.
+pub fn get_all_keeps_its_snapshot_promise<S: TaskStore>(make: &dyn Fn() -> S) {
+    const STABLE: u64 = 200;
+    const DOOMED: u64 = 100;
+    const CREATES: usize = 600;
+    let store = make();
+    // ids 1..=STABLE are never deleted; the next DOOMED ids are deleted while
+    // snapshots run.
+    for i in 1..=STABLE + DOOMED {
+        store.create(draft(&format!("pre{i}")));
+    }
+    let done = AtomicBool::new(false);
+    let snapshots = thread::scope(|s| {
+        let (store, done) = (&store, &done);
+        let snapshotter = s.spawn(move || {
+            let mut snaps = Vec::new();
+            while !done.load(Ordering::Acquire) || snaps.len() < 3 {
+                snaps.push(store.get_all());
+            }
+            snaps
+        });
+        let creator = s.spawn(move || {
+            (0..CREATES)
+                .map(|i| store.create(draft(&format!("new{i}"))).id)
+                .collect::<Vec<_>>()
+        });
+        let mutator = s.spawn(move || {
+            for i in 1..=DOOMED {
+                store.delete(TaskId(STABLE + i));
+                store.update(TaskId(i), patch(None, None, Some(true)));
+            }
+        });
+        let created = creator.join().expect("creator panicked");
+        mutator.join().expect("mutator panicked");
+        done.store(true, Ordering::Release);
+        (created, snapshotter.join().expect("snapshotter panicked"))
+    });
+    let (created, snaps) = snapshots;
+    let created_rank: HashMap<TaskId, usize> =
+        created.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    for snap in &snaps {
+        let mut seen = HashSet::new();
+        let mut newest_rank: Option<usize> = None;
+        let mut new_count = 0usize;
+        for task in snap {
+            assert!(
+                seen.insert(task.id),
+                "get_all returned task {} twice",
+                task.id
+            );
+            let id = task.id.get();
+            if id <= STABLE + DOOMED {
+                assert_eq!(&*task.title, format!("pre{id}"), "phantom version of {id}");
+                if id > DOOMED {
+                    assert!(!task.completed, "task {id} was never updated");
+                }
+            } else {
+                let rank = *created_rank
+                    .get(&task.id)
+                    .unwrap_or_else(|| panic!("get_all returned task {id}, which nobody created"));
+                assert_eq!(
+                    &*task.title,
+                    format!("new{rank}"),
+                    "phantom version of {id}"
+                );
+                newest_rank = newest_rank.max(Some(rank));
+                new_count += 1;
+            }
+        }
+        for id in 1..=STABLE {
+            assert!(
+                seen.contains(&TaskId(id)),
+                "get_all missed task {id}, which existed throughout"
+            );
+        }
+        if S::SNAPSHOT == SnapshotGuarantee::Atomic {
+            let want = newest_rank.map_or(0, |r| r + 1);
+            assert_eq!(
+                new_count, want,
+                "an Atomic snapshot must hold every earlier create of one creator"
+            );
+        }
+    }
+    assert_eq!(store.len(), (STABLE as usize) + CREATES);
+}
+
+/// Deletes racing with reads and updates of the same ids: a deleted task
+/// stays deleted (an update must not resurrect it), and nothing panics.
+pub fn deletes_race_with_readers_and_updates<S: TaskStore>(make: &dyn Fn() -> S) {
+    const TASKS: u64 = 300;
+    let store = make();
+    for i in 1..=TASKS {
+        store.create(draft(&format!("x{i}")));
+    }
+    thread::scope(|s| {
+        let store = &store;
+        s.spawn(move || {
+            for id in (1..=TASKS).map(TaskId) {
+                assert!(
+                    store.delete(id).is_some(),
+                    "first delete of {id} found nothing"
+                );
+            }
+        });
+        s.spawn(move || {
+            for round in 0..3 {
+                for id in (1..=TASKS).map(TaskId) {
+                    if let Some(t) = store.update(id, patch(None, None, Some(round % 2 == 0))) {
+                        assert_eq!(t.id, id);
+                    }
+                }
+            }
+        });
+        s.spawn(move || {
+            for id in (1..=TASKS).rev().map(TaskId) {
+                if let Some(t) = store.get(id) {
+                    assert_eq!(t.id, id);
+                }
+            }
+        });
+    });
+    assert_eq!(store.len(), 0, "an update resurrected a deleted task");
+    assert!(store.get_all().is_empty());
+    for id in (1..=TASKS).map(TaskId) {
+        assert!(store.get(id).is_none(), "task {id} came back");
+        assert!(store.delete(id).is_none());
+    }
+}

@@ -1,0 +1,118 @@
+//! Model-based property test: the store must behave like a `BTreeMap` with a
+//! counter, one operation at a time.
+
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use task_model::{Task, TaskApi, TaskId, TaskStore, TaskUpdate, Timestamp};
+
+/// One step of a generated sequence. Ids are drawn from a small range so
+/// sequences hit existing, deleted and never-created ids alike.
+#[derive(Clone, Debug)]
+pub enum Step {
+    Create(String),
+    Get(u64),
+    Update {
+        id: u64,
+        title: Option<String>,
+        completed: Option<bool>,
+    },
+    Delete(u64),
+    GetAll,
+    Len,
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    let title = "[a-z]{1,8}";
+    let id = 0u64..24;
+    prop_oneof![
+        3 => title.prop_map(Step::Create),
+        3 => id.clone().prop_map(Step::Get),
+        3 => (id.clone(), proptest::option::of(title), proptest::option::of(any::<bool>()))
+            .prop_map(|(id, title, completed)| Step::Update { id, title, completed }),
+        2 => id.prop_map(Step::Delete),
+        1 => Just(Step::GetAll),
+        1 => Just(Step::Len),
+    ]
+}
+
+/// Runs 256 random sequences of up to 64 steps against a fresh store each,
+/// comparing every result with the model. Panics with the shrunk sequence on
+/// a mismatch.
+pub fn sequential_model<S: TaskStore>(make: impl Fn() -> S) {
+    let mut runner = TestRunner::new(Config {
+        cases: 256,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let result = runner.run(&proptest::collection::vec(step(), 0..64), |steps| {
+        check_sequence(&make(), &steps)
+    });
+    if let Err(err) = result {
+        panic!("store diverged from the model: {err}");
+    }
+}
+
+fn check_sequence<S: TaskStore>(store: &S, steps: &[Step]) -> Result<(), TestCaseError> {
+    let mut model: BTreeMap<u64, Task> = BTreeMap::new();
+    let mut next_id = 1u64;
+    for (i, step) in steps.iter().enumerate() {
+        let at = Timestamp(i as u64 + 10);
+        match step {
+            Step::Create(title) => {
+                let new = task_model::NewTask {
+                    title: title.clone(),
+                    ..Default::default()
+                };
+                let draft = new.validate_at(at).expect("generated titles are valid");
+                let got = store.create(draft.clone());
+                let want = draft.into_task(TaskId(next_id));
+                prop_assert_eq!(&*got, &want, "create #{} returned the wrong task", i);
+                model.insert(next_id, want);
+                next_id += 1;
+            }
+            Step::Get(id) => {
+                let got = store.get(TaskId(*id));
+                prop_assert_eq!(got.as_deref(), model.get(id), "get({})", id);
+                let seen = store.get_with(TaskId(*id), |t| t.clone());
+                prop_assert_eq!(seen.as_ref(), model.get(id), "get_with({})", id);
+            }
+            Step::Update {
+                id,
+                title,
+                completed,
+            } => {
+                let update = TaskUpdate {
+                    title: title.clone(),
+                    description: None,
+                    completed: *completed,
+                };
+                let patch = update.validate_at(at).expect("generated updates are valid");
+                let got = store.update(TaskId(*id), patch.clone());
+                let want = model.get(id).map(|t| t.patched(&patch));
+                prop_assert_eq!(got.as_deref(), want.as_ref(), "update({})", id);
+                if let Some(t) = want {
+                    model.insert(*id, t);
+                }
+            }
+            Step::Delete(id) => {
+                let got = store.delete_task(TaskId(*id)).ok();
+                let want = model.remove(id);
+                prop_assert_eq!(got.as_deref(), want.as_ref(), "delete({})", id);
+            }
+            Step::GetAll => {
+                let mut all: Vec<Task> = store.get_all().iter().map(|t| (**t).clone()).collect();
+                all.sort_by_key(|t| t.id);
+                let want: Vec<Task> = model.values().cloned().collect();
+                prop_assert_eq!(all, want, "get_all");
+            }
+            Step::Len => {
+                prop_assert_eq!(store.len(), model.len(), "len");
+                prop_assert_eq!(store.is_empty(), model.is_empty(), "is_empty");
+            }
+        }
+    }
+    prop_assert_eq!(store.len(), model.len(), "len at the end");
+    Ok(())
+}

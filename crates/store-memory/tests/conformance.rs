@@ -1,0 +1,3 @@
+use store_memory::MemoryStore;
+
+store_conformance::conformance_suite!(MemoryStore::new());

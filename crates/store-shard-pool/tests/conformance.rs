@@ -1,0 +1,9 @@
+use store_shard_pool::ShardPoolStore;
+
+store_conformance::conformance_suite!(ShardPoolStore::new());
+
+mod four_workers {
+    // More workers than this machine's cores, so get_all's fan-out is
+    // exercised even on a 2-core machine.
+    store_conformance::conformance_suite!(store_shard_pool::ShardPoolStore::with_config(8, 0, 4));
+}

@@ -76,6 +76,13 @@ impl ShardUnit {
         out.extend(self.tasks.read().values().cloned());
     }
 
+    /// Calls `f` on every stored `Arc` under one read lock, cloning nothing.
+    pub fn for_each_arc(&self, mut f: impl FnMut(&Arc<Task>)) {
+        for task in self.tasks.read().values() {
+            f(task);
+        }
+    }
+
     /// How many tasks the unit holds.
     pub fn len(&self) -> usize {
         self.tasks.read().len()

@@ -1,0 +1,356 @@
+//! The `storelab` command line.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::lab::{self, Plan};
+use crate::registry::{self, Family};
+use crate::run::ReadMode;
+use crate::table;
+use crate::workload::{HotKeys, KeyDist, Mix, Workload};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "storelab",
+    version,
+    about = "A benchmark lab for concurrent in-memory task stores"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// List every store the harness can run.
+    List,
+    /// Run a workload over stores and thread counts; print a table, write results.
+    Run(RunArgs),
+}
+
+/// Named starting points for `run`; every option overrides its preset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Preset {
+    /// The log's workload: 1M tasks, Zipf 80/20 (scrambled), 80% reads, 20% updates.
+    Seed,
+    /// A few seconds over every operation kind, for CI.
+    Smoke,
+    /// 1M tasks, Zipf 80/20, 95% reads, 5% updates.
+    ReadHeavy,
+    /// 1M tasks, Zipf 80/20, 50% reads, 30% updates, 10% creates, 10% deletes.
+    WriteHeavy,
+    /// get_all over 1M tasks.
+    Bulk,
+}
+
+impl Preset {
+    fn name(self) -> &'static str {
+        match self {
+            Preset::Seed => "seed",
+            Preset::Smoke => "smoke",
+            Preset::ReadHeavy => "read-heavy",
+            Preset::WriteHeavy => "write-heavy",
+            Preset::Bulk => "bulk",
+        }
+    }
+
+    /// (keys, mix, seconds per rep, stream length)
+    fn defaults(self) -> (u32, Mix, f64, usize) {
+        let mix = |s: &str| s.parse::<Mix>().expect("preset mixes are valid");
+        match self {
+            Preset::Seed => (1_000_000, Mix::SEED, 0.4, 1 << 20),
+            Preset::Smoke => (
+                10_000,
+                mix("read=69,update=20,create=5,delete=5,get_all=1"),
+                0.02,
+                1 << 14,
+            ),
+            Preset::ReadHeavy => (1_000_000, mix("read=95,update=5"), 0.4, 1 << 20),
+            Preset::WriteHeavy => (
+                1_000_000,
+                mix("read=50,update=30,create=10,delete=10"),
+                0.4,
+                1 << 20,
+            ),
+            Preset::Bulk => (1_000_000, mix("get_all=100"), 0.4, 1 << 10),
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// Starting point; options below override it.
+    #[arg(long, value_enum, default_value = "seed")]
+    preset: Preset,
+    /// `all`, or store names separated by commas (see `storelab list`).
+    #[arg(long, default_value = "all")]
+    stores: String,
+    /// Thread counts, e.g. 1,2,4 (default: 1, powers of two, and the core count).
+    #[arg(long, value_delimiter = ',')]
+    threads: Option<Vec<String>>,
+    /// Tasks prefilled, and the key space of reads, updates and deletes.
+    #[arg(long)]
+    keys: Option<u32>,
+    /// uniform | zipf (calibrated to 80/20) | zipf:S | hotspot:FRACTION:SHARE
+    #[arg(long)]
+    dist: Option<String>,
+    /// Where the hot ranks land: scrambled over the ids, or the lowest ids.
+    #[arg(long, value_enum)]
+    hot_keys: Option<HotKeys>,
+    /// Percentages summing to 100, e.g. read=80,update=20 (also create, delete, get_all).
+    #[arg(long)]
+    mix: Option<String>,
+    /// Target time per repetition, e.g. 400ms or 0.4s; the op count is calibrated per store.
+    #[arg(long)]
+    duration: Option<String>,
+    /// Fixed operations per thread per repetition (instead of --duration).
+    #[arg(long, conflicts_with = "duration")]
+    ops: Option<u64>,
+    /// Repetitions per (store, threads); 6 is the fewest for a 95% CI.
+    #[arg(long, default_value_t = 6)]
+    reps: usize,
+    /// Seed of the key and operation streams.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// How reads get at a task: clone its Arc (get) or visit it in place (get_with).
+    #[arg(long = "read", value_enum, default_value = "clone")]
+    read_mode: ReadMode,
+    /// Result file (JSON; a CSV is written beside it).
+    #[arg(long, default_value = "target/storelab/last-run.json")]
+    out: PathBuf,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// Runs the command line; errors are printed and exit non-zero.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help and version to stdout with success, errors to
+            // stderr with failure.
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let result = match cli.command {
+        Command::List => {
+            list();
+            Ok(())
+        }
+        Command::Run(args) => run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("storelab: error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn list() {
+    let mut t = table::Table::new(&["store", "kind", "threads", "what it is"]);
+    for e in registry::registry() {
+        let kind = match e.family {
+            Family::Log => "log",
+            Family::Peer => "peer",
+            Family::Limit => "limit",
+        };
+        t.row(vec![
+            e.name.into(),
+            kind.into(),
+            if e.single_thread {
+                "1 only".into()
+            } else {
+                "any".into()
+            },
+            e.about.into(),
+        ]);
+    }
+    print!("{}", t.text());
+}
+
+/// The default thread counts: 1, powers of two below the core count, and
+/// the core count.
+fn default_threads() -> Vec<usize> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut v: Vec<usize> = std::iter::successors(Some(1usize), |t| Some(t * 2))
+        .take_while(|t| *t < cores)
+        .collect();
+    v.push(cores);
+    v.dedup();
+    v
+}
+
+fn parse_threads(raw: &[String]) -> Result<Vec<usize>, String> {
+    let mut out = Vec::new();
+    for part in raw.iter().map(|s| s.trim()) {
+        let n: usize = part
+            .parse()
+            .map_err(|_| format!("'{part}' is not a thread count (expected numbers like 1,2,4)"))?;
+        if n == 0 {
+            return Err("zero threads: every thread count must be at least 1".into());
+        }
+        if n > 1024 {
+            return Err(format!(
+                "{n} threads is more than this harness allows (1024)"
+            ));
+        }
+        if !out.contains(&n) {
+            out.push(n);
+        }
+    }
+    if out.is_empty() {
+        return Err("no thread count given".into());
+    }
+    Ok(out)
+}
+
+/// `400ms`, `0.4s`, `2s`, or plain seconds.
+pub fn parse_duration(raw: &str) -> Result<Duration, String> {
+    let raw = raw.trim();
+    let (number, scale) = if let Some(ms) = raw.strip_suffix("ms") {
+        (ms, 1e-3)
+    } else if let Some(s) = raw.strip_suffix('s') {
+        (s, 1.0)
+    } else {
+        (raw, 1.0)
+    };
+    let value: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{raw}' is not a duration (expected e.g. 400ms or 0.4s)"))?;
+    let secs = value * scale;
+    if !(secs.is_finite() && secs > 0.0 && secs <= 3600.0) {
+        return Err(format!(
+            "duration '{raw}' must be more than 0 and at most an hour"
+        ));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Fails early if `path` cannot be written, before minutes of measuring.
+fn check_writable(path: &Path) -> Result<(), String> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map(drop)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+fn run(args: RunArgs) -> Result<(), String> {
+    let (keys, mix, rep_secs, stream_len) = args.preset.defaults();
+    let keys = args.keys.unwrap_or(keys);
+    if keys == 0 {
+        return Err("--keys must be at least 1".into());
+    }
+    let mix = match &args.mix {
+        Some(m) => m.parse::<Mix>()?,
+        None => mix,
+    };
+    let dist = match &args.dist {
+        Some(d) => d.parse::<KeyDist>()?,
+        None => KeyDist::SEED,
+    };
+    let threads = match &args.threads {
+        Some(raw) => parse_threads(raw)?,
+        None => default_threads(),
+    };
+    let rep_time = match &args.duration {
+        Some(d) => parse_duration(d)?,
+        None => Duration::from_secs_f64(rep_secs),
+    };
+    if args.reps == 0 {
+        return Err("--reps must be at least 1".into());
+    }
+    if args.ops == Some(0) {
+        return Err("--ops must be at least 1".into());
+    }
+    let entries = registry::select(&args.stores)?;
+    for e in &entries {
+        if e.single_thread && !threads.contains(&1) {
+            return Err(format!(
+                "store '{}' runs on one thread only; include 1 in --threads",
+                e.name
+            ));
+        }
+    }
+    check_writable(&args.out)?;
+    if args.reps < 6 {
+        eprintln!(
+            "storelab: note: {} reps give no 95% confidence interval; use 6 or more",
+            args.reps
+        );
+    }
+    let plan = Plan {
+        preset: Some(args.preset.name().into()),
+        workload: Workload {
+            keys,
+            dist,
+            hot_keys: args.hot_keys.unwrap_or(HotKeys::Scrambled),
+            mix,
+            seed: args.seed,
+            stream_len,
+        },
+        threads,
+        reps: args.reps,
+        ops: args.ops,
+        rep_time,
+        read_mode: args.read_mode,
+        progress: !args.quiet,
+    };
+    let file = lab::run(&plan, entries)?;
+    file.write(&args.out)?;
+    print!("{}", table::run_header(&file));
+    println!();
+    print!("{}", table::run_table(&file).text());
+    println!();
+    print!("{}", table::run_notes(&file));
+    println!("results: {} (and .csv)", args.out.display());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("400ms"), Ok(Duration::from_millis(400)));
+        assert_eq!(parse_duration("0.5s"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("-1s").is_err());
+        assert!(parse_duration("fast").is_err());
+    }
+
+    #[test]
+    fn threads() {
+        assert_eq!(
+            parse_threads(&["1".into(), "2".into(), "2".into()]),
+            Ok(vec![1, 2])
+        );
+        assert!(
+            parse_threads(&["0".into()])
+                .unwrap_err()
+                .contains("zero threads")
+        );
+        assert!(parse_threads(&["two".into()]).is_err());
+        let d = default_threads();
+        assert_eq!(d[0], 1);
+    }
+}

@@ -1,0 +1,3 @@
+//! What the harness measures beside time.
+
+pub mod alloc;

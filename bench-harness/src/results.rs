@@ -1,0 +1,214 @@
+//! The result file: what a run measured, and the machine it ran on.
+//!
+//! Versioned by [`SCHEMA`]; documented in `results/README.md`. `compare`,
+//! `report` and the scripts that write DECISIONS.md read only this.
+
+use std::io::Write;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::machine::Machine;
+use crate::run::ReadMode;
+use crate::workload::Workload;
+
+/// The schema identifier of run files this version writes and reads.
+pub const SCHEMA: &str = "storelab.run/v1";
+
+/// One `storelab run`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunFile {
+    pub schema: String,
+    pub machine: Machine,
+    /// The preset the run started from, if any (options may override it).
+    pub preset: Option<String>,
+    pub workload: Workload,
+    pub read_mode: ReadMode,
+    /// The Zipf exponent used, when the distribution is Zipf.
+    pub zipf_s: Option<f64>,
+    /// Share of keyed operations on the hottest 20% of keys, measured on the
+    /// generated streams.
+    pub hot20_share: f64,
+    pub reps: usize,
+    /// Target seconds per repetition (None when --ops fixed the count).
+    pub rep_seconds: Option<f64>,
+    /// Median cost of the clock pair around each sampled latency, ns.
+    pub timer_cost_ns: f64,
+    pub cells: Vec<Cell>,
+    pub stores: Vec<StoreInfo>,
+}
+
+/// Per-store facts that do not depend on the thread count.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StoreInfo {
+    pub name: String,
+    pub about: String,
+    pub family: String,
+    /// Heap bytes per task after prefill (live bytes over tasks), when the
+    /// counting allocator was installed and the store stores anything.
+    pub heap_bytes_per_task: Option<f64>,
+    /// Busiest shard's operations over the mean, under this workload, for
+    /// stores that declare their sharding.
+    pub shard_imbalance: Option<Imbalance>,
+    /// Medians of the get_all floor (walk every map entry, clone nothing),
+    /// in ns, for stores that offer a walk.
+    pub walk_ns: Option<Vec<f64>>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Imbalance {
+    pub shards: usize,
+    pub max_over_mean: f64,
+}
+
+/// One (store, threads) combination.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Cell {
+    pub store: String,
+    pub threads: usize,
+    /// Operations each thread ran per repetition.
+    pub ops_per_thread: u64,
+    pub samples: Vec<Sample>,
+    pub bytes_per_op: f64,
+    pub allocs_per_op: f64,
+    /// Operations in the allocation pass (all threads).
+    pub alloc_ops: u64,
+    pub latency: Vec<Latency>,
+    /// One operation in this many was timed in the latency pass.
+    pub latency_every: usize,
+    /// Keyed operations that found nothing, over all timed repetitions.
+    pub misses: u64,
+}
+
+/// One timed repetition.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Sample {
+    pub rep: usize,
+    pub wall_ns: u64,
+    pub total_ops: u64,
+    /// Wall time over total operations (Go's `b.RunParallel` ns/op).
+    pub ns_per_op: f64,
+    pub ops_per_sec: f64,
+    /// Each thread's elapsed time over its own operations.
+    pub per_thread_ns_per_op: Vec<f64>,
+}
+
+/// Latency percentiles of one operation kind, in ns.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Latency {
+    pub op: String,
+    pub count: u64,
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub p999: u64,
+    pub max: u64,
+}
+
+/// The metrics `compare` and `report` know, each read from a cell's samples.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Metric {
+    /// Nanoseconds per operation (lower is better).
+    NsPerOp,
+    /// Operations per second (higher is better).
+    OpsPerSec,
+}
+
+impl Metric {
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::NsPerOp => "ns/op",
+            Metric::OpsPerSec => "ops/s",
+        }
+    }
+
+    pub fn higher_is_better(self) -> bool {
+        matches!(self, Metric::OpsPerSec)
+    }
+
+    pub fn values(self, cell: &Cell) -> Vec<f64> {
+        cell.samples
+            .iter()
+            .map(|s| match self {
+                Metric::NsPerOp => s.ns_per_op,
+                Metric::OpsPerSec => s.ops_per_sec,
+            })
+            .collect()
+    }
+}
+
+impl RunFile {
+    /// The cell for (store, threads).
+    pub fn cell(&self, store: &str, threads: usize) -> Option<&Cell> {
+        self.cells
+            .iter()
+            .find(|c| c.store == store && c.threads == threads)
+    }
+
+    /// Facts about a store.
+    pub fn store(&self, name: &str) -> Option<&StoreInfo> {
+        self.stores.iter().find(|s| s.name == name)
+    }
+
+    /// Reads and checks a run file.
+    pub fn read(path: &Path) -> Result<RunFile, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let value: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| format!("{} is not JSON: {e}", path.display()))?;
+        match value.get("schema").and_then(|s| s.as_str()) {
+            Some(SCHEMA) => {}
+            Some(other) => {
+                return Err(format!(
+                    "{} has schema '{other}'; this storelab reads '{SCHEMA}'",
+                    path.display()
+                ));
+            }
+            None => {
+                return Err(format!(
+                    "{} is not a storelab run file (no schema field)",
+                    path.display()
+                ));
+            }
+        }
+        serde_json::from_value(value)
+            .map_err(|e| format!("{} does not match schema {SCHEMA}: {e}", path.display()))
+    }
+
+    /// Writes the JSON file and a CSV of every sample beside it.
+    pub fn write(&self, path: &Path) -> Result<(), String> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+        let json = serde_json::to_string_pretty(self)
+            .map_err(|e| format!("cannot encode results: {e}"))?;
+        std::fs::write(path, json + "\n")
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        let csv_path = path.with_extension("csv");
+        let mut csv = Vec::new();
+        let _ = writeln!(
+            csv,
+            "store,threads,rep,total_ops,wall_ns,ns_per_op,ops_per_sec,bytes_per_op,allocs_per_op"
+        );
+        for cell in &self.cells {
+            for s in &cell.samples {
+                let _ = writeln!(
+                    csv,
+                    "{},{},{},{},{},{:.3},{:.1},{:.2},{:.4}",
+                    cell.store,
+                    cell.threads,
+                    s.rep,
+                    s.total_ops,
+                    s.wall_ns,
+                    s.ns_per_op,
+                    s.ops_per_sec,
+                    cell.bytes_per_op,
+                    cell.allocs_per_op
+                );
+            }
+        }
+        std::fs::write(&csv_path, csv)
+            .map_err(|e| format!("cannot write {}: {e}", csv_path.display()))
+    }
+}

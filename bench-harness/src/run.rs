@@ -1,0 +1,450 @@
+//! Running a store: prefill, the timed loop, and the untimed passes that
+//! measure allocations and latency.
+//!
+//! # What is timed
+//! Only [`drive`]: a loop over pre-generated operations, monomorphized for
+//! the store type (the `Bench` trait object is crossed once per repetition,
+//! never per operation). Threads start together behind a barrier; each
+//! records its own start and end; a repetition's wall time runs from the
+//! first start to the last end, and ns/op is wall time over total operations
+//! (as Go's `b.RunParallel` reports). There is no clock read, allocation or
+//! counter shared between threads inside the loop.
+//!
+//! # Reads are checked
+//! Every read compares the id of the task it got with the id it asked for; a
+//! wrong task aborts the run. Misses are counted and, where the workload
+//! never deletes, a miss aborts the run too: no store can look fast by being
+//! wrong.
+
+use std::hint::black_box;
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use task_model::{NewTask, TaskDraft, TaskId, TaskPatch, TaskStore, Timestamp};
+
+use crate::measure::alloc;
+use crate::workload::{OpKind, Stream};
+
+/// How a read gets at its task.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReadMode {
+    /// `get`: clone the task's `Arc` out of the store, as the log's API
+    /// returns a `*Task` (the default).
+    Clone,
+    /// `get_with`: look at the task in place, without touching its
+    /// reference count where the store allows.
+    Visit,
+}
+
+/// What a loop over operations found, beside its timing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Keyed operations that found no task.
+    pub misses: u64,
+    /// Reads that returned another task than the one asked for.
+    pub wrong: u64,
+    /// Tasks returned by get_all calls.
+    pub listed: u64,
+}
+
+impl Tally {
+    fn add(&mut self, other: Tally) {
+        self.misses += other.misses;
+        self.wrong += other.wrong;
+        self.listed += other.listed;
+    }
+}
+
+/// One repetition's timing.
+#[derive(Clone, Debug)]
+pub struct Timed {
+    pub wall: Duration,
+    /// Each thread's own elapsed time.
+    pub per_thread: Vec<Duration>,
+    pub tally: Tally,
+}
+
+/// Per-thread context built before timing: what creates and updates send.
+struct Ctx {
+    draft: TaskDraft,
+    at: Timestamp,
+}
+
+impl Ctx {
+    fn new(thread: usize) -> Ctx {
+        // Each thread has its own draft (its own string reference counts),
+        // so creates on two threads do not contend on a shared draft.
+        let draft = NewTask {
+            title: format!("created by thread {thread}"),
+            ..Default::default()
+        }
+        .validate_at(Timestamp(1))
+        .expect("a constant valid title");
+        Ctx {
+            draft,
+            at: Timestamp(2),
+        }
+    }
+}
+
+/// Executes one operation. Inlined into each monomorphized loop.
+#[inline(always)]
+fn execute<S: TaskStore, const VISIT: bool>(
+    store: &S,
+    i: usize,
+    id: u32,
+    kind: OpKind,
+    ctx: &Ctx,
+    tally: &mut Tally,
+) {
+    let id = TaskId(u64::from(id));
+    match kind {
+        OpKind::Read => {
+            let got = if VISIT {
+                store.get_with(id, |t| t.id)
+            } else {
+                store.get(id).map(|t| t.id)
+            };
+            match got {
+                Some(found) => tally.wrong += u64::from(found != id),
+                None => tally.misses += 1,
+            }
+        }
+        OpKind::Update => {
+            let patch = TaskPatch::set_completed(i & 1 == 0, ctx.at);
+            tally.misses += u64::from(store.update(id, patch).is_none());
+        }
+        OpKind::Create => {
+            black_box(store.create(ctx.draft.clone()));
+        }
+        OpKind::Delete => {
+            tally.misses += u64::from(store.delete(id).is_none());
+        }
+        OpKind::GetAll => {
+            tally.listed += black_box(store.get_all()).len() as u64;
+        }
+    }
+}
+
+/// The timed loop: `n` operations of `stream` from position `start`.
+#[inline(never)]
+fn drive<S: TaskStore, const VISIT: bool>(
+    store: &S,
+    stream: &Stream,
+    start: usize,
+    n: usize,
+    ctx: &Ctx,
+) -> Tally {
+    let mut tally = Tally::default();
+    for i in start..start + n {
+        let op = stream.op(i);
+        execute::<S, VISIT>(store, i, op.id, op.kind, ctx, &mut tally);
+    }
+    tally
+}
+
+/// The latency loop: as [`drive`], timing one operation in `every`.
+fn drive_sampled<S: TaskStore, const VISIT: bool>(
+    store: &S,
+    stream: &Stream,
+    n: usize,
+    every: usize,
+    ctx: &Ctx,
+    hists: &mut [Histogram<u64>; 5],
+) -> Tally {
+    let mut tally = Tally::default();
+    for i in 0..n {
+        let op = stream.op(i);
+        if i % every == 0 {
+            let t0 = Instant::now();
+            execute::<S, VISIT>(store, i, op.id, op.kind, ctx, &mut tally);
+            let ns = t0.elapsed().as_nanos() as u64;
+            hists[op.kind as usize].saturating_record(ns.max(1));
+        } else {
+            execute::<S, VISIT>(store, i, op.id, op.kind, ctx, &mut tally);
+        }
+    }
+    tally
+}
+
+/// A store made ready for the harness. Object-safe, so the registry can
+/// hold every store at once; each method runs a whole loop, so the dynamic
+/// call happens once per repetition, not per operation.
+pub trait Bench: Send + Sync {
+    /// Creates tasks 1..=keys and checks the store assigned exactly those
+    /// ids; returns heap bytes per task (when allocations are counted).
+    fn prefill(&self, keys: u32) -> Result<Option<f64>, String>;
+    /// One timed repetition on `threads` threads.
+    fn timed(
+        &self,
+        streams: &[Stream],
+        threads: usize,
+        start: usize,
+        n: usize,
+        read: ReadMode,
+    ) -> Timed;
+    /// Allocations over `n` operations per thread on `threads` threads.
+    fn allocations(
+        &self,
+        streams: &[Stream],
+        threads: usize,
+        n: usize,
+        read: ReadMode,
+    ) -> alloc::Totals;
+    /// Latency histograms, one per operation kind, sampling one op in `every`.
+    fn latency(
+        &self,
+        streams: &[Stream],
+        threads: usize,
+        n: usize,
+        every: usize,
+        read: ReadMode,
+    ) -> [Histogram<u64>; 5];
+    /// The shard of `id` and the shard count, for sharded stores.
+    fn shard_of(&self, id: TaskId) -> Option<(usize, usize)>;
+    /// Walks every task once without cloning (the get_all floor), if the
+    /// store offers a walk; returns the number of tasks walked.
+    fn walk(&self) -> Option<usize>;
+}
+
+/// How a store maps an id to (its shard, the shard count).
+pub type ShardOf<S> = fn(&S, TaskId) -> (usize, usize);
+
+/// Wraps a [`TaskStore`] for the harness.
+pub struct Benched<S> {
+    store: S,
+    shard_of: Option<ShardOf<S>>,
+    walk: Option<fn(&S) -> usize>,
+}
+
+/// A store, ready for the harness.
+pub fn bench<S: TaskStore + 'static>(store: S) -> Benched<S> {
+    Benched {
+        store,
+        shard_of: None,
+        walk: None,
+    }
+}
+
+impl<S: TaskStore + 'static> Benched<S> {
+    /// Declares how the store maps ids to shards (for the imbalance figure).
+    pub fn sharded(mut self, shard_of: ShardOf<S>) -> Self {
+        self.shard_of = Some(shard_of);
+        self
+    }
+
+    /// Declares a walk over every task that clones nothing.
+    pub fn walkable(mut self, walk: fn(&S) -> usize) -> Self {
+        self.walk = Some(walk);
+        self
+    }
+
+    /// Boxes it for the registry.
+    pub fn boxed(self) -> Box<dyn Bench> {
+        Box::new(self)
+    }
+
+    /// Runs `body(thread, stream, ctx)` on `threads` threads started
+    /// together; returns each thread's result and elapsed time, and the wall
+    /// time from the first start to the last end.
+    fn on_threads<R: Send>(
+        &self,
+        streams: &[Stream],
+        threads: usize,
+        body: impl Fn(&S, &Stream, &Ctx) -> R + Sync,
+    ) -> (Vec<(R, Instant, Instant)>, Duration) {
+        let barrier = Barrier::new(threads);
+        let results: Vec<(R, Instant, Instant)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    let (barrier, body, store, stream) =
+                        (&barrier, &body, &self.store, &streams[t]);
+                    scope.spawn(move || {
+                        let ctx = Ctx::new(t);
+                        barrier.wait();
+                        let start = Instant::now();
+                        let r = body(store, stream, &ctx);
+                        (r, start, Instant::now())
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        });
+        let first = results
+            .iter()
+            .map(|r| r.1)
+            .min()
+            .unwrap_or_else(Instant::now);
+        let last = results.iter().map(|r| r.2).max().unwrap_or(first);
+        (results, last - first)
+    }
+}
+
+impl<S: TaskStore + 'static> Bench for Benched<S> {
+    fn prefill(&self, keys: u32) -> Result<Option<f64>, String> {
+        // Drafts are built inside the counted window, one at a time, so the
+        // heap figure includes each task's strings as well as its Arc and
+        // its map slot.
+        let (result, counts) = alloc::counted(|| {
+            for i in 1..=keys {
+                let draft = NewTask {
+                    title: format!("task {i}"),
+                    description: Some("prefilled by storelab".into()),
+                    completed: None,
+                }
+                .validate_at(Timestamp(1))
+                .expect("a valid generated title");
+                let want = TaskId(u64::from(i));
+                let got = self.store.create(draft).id;
+                if got != want {
+                    return Err(format!(
+                        "create #{i} returned id {got}; the harness needs a fresh store that assigns ids 1, 2, 3, ..."
+                    ));
+                }
+            }
+            Ok(())
+        });
+        result?;
+        if self.store.len() != keys as usize {
+            return Err(format!(
+                "after {keys} creates the store reports len {}",
+                self.store.len()
+            ));
+        }
+        Ok((alloc::is_installed() && keys > 0)
+            .then(|| counts.live_bytes() as f64 / f64::from(keys)))
+    }
+
+    fn timed(
+        &self,
+        streams: &[Stream],
+        threads: usize,
+        start: usize,
+        n: usize,
+        read: ReadMode,
+    ) -> Timed {
+        let (results, wall) = self.on_threads(streams, threads, |store, stream, ctx| match read {
+            ReadMode::Clone => drive::<S, false>(store, stream, start, n, ctx),
+            ReadMode::Visit => drive::<S, true>(store, stream, start, n, ctx),
+        });
+        let mut tally = Tally::default();
+        let mut per_thread = Vec::with_capacity(threads);
+        for (t, begin, end) in results {
+            tally.add(t);
+            per_thread.push(end - begin);
+        }
+        Timed {
+            wall,
+            per_thread,
+            tally,
+        }
+    }
+
+    fn allocations(
+        &self,
+        streams: &[Stream],
+        threads: usize,
+        n: usize,
+        read: ReadMode,
+    ) -> alloc::Totals {
+        // Threads build their contexts and wait (ready); counting starts;
+        // threads run (go) and report (done); counting stops. The window
+        // holds the loops alone, plus work the store's own threads do for
+        // them.
+        let ready = Barrier::new(threads + 1);
+        let go = Barrier::new(threads + 1);
+        let done = Barrier::new(threads + 1);
+        std::thread::scope(|scope| {
+            for (t, stream) in streams.iter().enumerate().take(threads) {
+                let (ready, go, done, store) = (&ready, &go, &done, &self.store);
+                scope.spawn(move || {
+                    let ctx = Ctx::new(t);
+                    ready.wait();
+                    go.wait();
+                    match read {
+                        ReadMode::Clone => drive::<S, false>(store, stream, 0, n, &ctx),
+                        ReadMode::Visit => drive::<S, true>(store, stream, 0, n, &ctx),
+                    };
+                    done.wait();
+                });
+            }
+            ready.wait();
+            alloc::set_counting(true);
+            let before = alloc::totals();
+            go.wait();
+            done.wait();
+            let after = alloc::totals();
+            alloc::set_counting(false);
+            after.since(before)
+        })
+    }
+
+    fn latency(
+        &self,
+        streams: &[Stream],
+        threads: usize,
+        n: usize,
+        every: usize,
+        read: ReadMode,
+    ) -> [Histogram<u64>; 5] {
+        let (results, _) = self.on_threads(streams, threads, |store, stream, ctx| {
+            let mut hists = new_histograms();
+            match read {
+                ReadMode::Clone => {
+                    drive_sampled::<S, false>(store, stream, n, every, ctx, &mut hists)
+                }
+                ReadMode::Visit => {
+                    drive_sampled::<S, true>(store, stream, n, every, ctx, &mut hists)
+                }
+            };
+            hists
+        });
+        let mut merged = new_histograms();
+        for (hists, _, _) in results {
+            for (into, from) in merged.iter_mut().zip(hists.iter()) {
+                // Same bounds on both sides, so adding cannot fail.
+                let _ = into.add(from);
+            }
+        }
+        merged
+    }
+
+    fn shard_of(&self, id: TaskId) -> Option<(usize, usize)> {
+        self.shard_of.map(|f| f(&self.store, id))
+    }
+
+    fn walk(&self) -> Option<usize> {
+        self.walk.map(|f| f(&self.store))
+    }
+}
+
+/// One histogram per operation kind: 1 ns to 100 s, 3 significant digits.
+pub fn new_histograms() -> [Histogram<u64>; 5] {
+    std::array::from_fn(|_| {
+        Histogram::new_with_bounds(1, 100_000_000_000, 3).expect("constant, valid bounds")
+    })
+}
+
+/// The median cost of reading the clock twice back to back: what each
+/// sampled latency includes beyond the operation itself.
+pub fn timer_cost_ns() -> f64 {
+    let mut samples: Vec<f64> = (0..20_001)
+        .map(|_| {
+            let t0 = Instant::now();
+            black_box(());
+            t0.elapsed().as_nanos() as f64
+        })
+        .collect();
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}

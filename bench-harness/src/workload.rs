@@ -1,0 +1,562 @@
+//! Workloads: which keys the operations touch, and which operations.
+//!
+//! Everything here happens before any timing: a [`Workload`] turns into one
+//! [`Stream`] of [`Op`]s per thread, generated from a seed, so every store
+//! replays exactly the same operations.
+//!
+//! # Hot keys: scrambled by default
+//! A Zipf distribution ranks keys; the question is which ids the hot ranks
+//! land on. `low-ids` makes rank r the id r+1, so the hot set is a contiguous
+//! block at the start of the id space. `scrambled` (the default, as in YCSB)
+//! maps ranks to ids through a seeded random permutation. The default is
+//! scrambled because a contiguous hot block flatters every store with memory
+//! locality the real workload need not have (the hottest tasks of an API are
+//! not the first ones created), and above all flatters stores that index by
+//! id, whose hot entries would share cache lines. `low-ids` is there to
+//! measure exactly that effect.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_distr::Distribution;
+use serde::{Deserialize, Serialize};
+
+/// How keys are drawn from `0..keys`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum KeyDist {
+    /// Every key equally likely.
+    Uniform,
+    /// Zipf with exponent `s`: rank r has weight 1 / r^s. `None` means
+    /// "calibrated": the exponent that sends 80% of operations to the
+    /// hottest 20% of keys, for the key count in use.
+    Zipf { s: Option<f64> },
+    /// A fraction of the keys (the hot set) gets `share` of the operations,
+    /// uniformly within each set.
+    Hotspot { fraction: f64, share: f64 },
+}
+
+impl KeyDist {
+    /// The log's workload: Zipf, calibrated to 80/20.
+    pub const SEED: KeyDist = KeyDist::Zipf { s: None };
+}
+
+impl fmt::Display for KeyDist {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyDist::Uniform => write!(f, "uniform"),
+            KeyDist::Zipf { s: None } => write!(f, "zipf"),
+            KeyDist::Zipf { s: Some(s) } => write!(f, "zipf:{s}"),
+            KeyDist::Hotspot { fraction, share } => write!(f, "hotspot:{fraction}:{share}"),
+        }
+    }
+}
+
+impl FromStr for KeyDist {
+    type Err = String;
+
+    /// `uniform`, `zipf`, `zipf:S` (S > 0), `hotspot:FRACTION:SHARE` (both
+    /// strictly between 0 and 1).
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let parts: Vec<&str> = text.trim().split(':').collect();
+        let number = |name: &str, raw: &str| -> Result<f64, String> {
+            raw.parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| format!("{name} in '{text}' is not a number: '{raw}'"))
+        };
+        match parts.as_slice() {
+            ["uniform"] => Ok(KeyDist::Uniform),
+            ["zipf"] => Ok(KeyDist::Zipf { s: None }),
+            ["zipf", s] => {
+                let s = number("the Zipf exponent", s)?;
+                if s <= 0.0 || s > 10.0 {
+                    return Err(format!("the Zipf exponent must be in (0, 10], got {s}"));
+                }
+                Ok(KeyDist::Zipf { s: Some(s) })
+            }
+            ["hotspot", fraction, share] => {
+                let fraction = number("the hot fraction", fraction)?;
+                let share = number("the hot share", share)?;
+                for (name, v) in [("fraction", fraction), ("share", share)] {
+                    if !(v > 0.0 && v < 1.0) {
+                        return Err(format!(
+                            "the hotspot {name} must be strictly between 0 and 1, got {v}"
+                        ));
+                    }
+                }
+                Ok(KeyDist::Hotspot { fraction, share })
+            }
+            _ => Err(format!(
+                "unknown distribution '{text}': expected uniform, zipf, zipf:S or hotspot:FRACTION:SHARE"
+            )),
+        }
+    }
+}
+
+/// Where the hot ranks of a skewed distribution land in the id space.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum HotKeys {
+    /// Rank r is a random (seeded) id: hot keys are spread over the space.
+    Scrambled,
+    /// Rank r is id r+1: hot keys are the oldest, lowest ids.
+    LowIds,
+}
+
+/// The kinds of operation a workload mixes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[repr(u8)]
+pub enum OpKind {
+    Read,
+    Update,
+    Create,
+    Delete,
+    GetAll,
+}
+
+impl OpKind {
+    pub const ALL: [OpKind; 5] = [
+        OpKind::Read,
+        OpKind::Update,
+        OpKind::Create,
+        OpKind::Delete,
+        OpKind::GetAll,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            OpKind::Read => "read",
+            OpKind::Update => "update",
+            OpKind::Create => "create",
+            OpKind::Delete => "delete",
+            OpKind::GetAll => "get_all",
+        }
+    }
+}
+
+/// Percentages of each operation kind; they sum to 100.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mix {
+    pub read: u8,
+    pub update: u8,
+    pub create: u8,
+    pub delete: u8,
+    pub get_all: u8,
+}
+
+impl Mix {
+    /// The log's mix: 80% reads, 20% updates.
+    pub const SEED: Mix = Mix {
+        read: 80,
+        update: 20,
+        create: 0,
+        delete: 0,
+        get_all: 0,
+    };
+
+    pub fn percent(&self, kind: OpKind) -> u8 {
+        match kind {
+            OpKind::Read => self.read,
+            OpKind::Update => self.update,
+            OpKind::Create => self.create,
+            OpKind::Delete => self.delete,
+            OpKind::GetAll => self.get_all,
+        }
+    }
+
+    /// Whether reads may legitimately miss (something deletes keys).
+    pub fn deletes(&self) -> bool {
+        self.delete > 0
+    }
+}
+
+impl fmt::Display for Mix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = OpKind::ALL
+            .iter()
+            .filter(|k| self.percent(**k) > 0)
+            .map(|k| format!("{}={}", k.name(), self.percent(*k)))
+            .collect();
+        f.write_str(&parts.join(","))
+    }
+}
+
+impl FromStr for Mix {
+    type Err = String;
+
+    /// `read=80,update=20`; kinds are read, update, create, delete, get_all
+    /// (or get-all); absent kinds are 0; the sum must be 100.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let mut mix = Mix {
+            read: 0,
+            update: 0,
+            create: 0,
+            delete: 0,
+            get_all: 0,
+        };
+        let mut seen = Vec::new();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (name, value) = part
+                .split_once('=')
+                .ok_or_else(|| format!("'{part}' in the mix is not NAME=PERCENT"))?;
+            let value: u8 = value
+                .trim()
+                .parse()
+                .ok()
+                .filter(|v| *v <= 100)
+                .ok_or_else(|| format!("'{value}' for {name} is not a percentage from 0 to 100"))?;
+            let name = name.trim();
+            if seen.contains(&name.to_owned()) {
+                return Err(format!("{name} appears twice in the mix"));
+            }
+            seen.push(name.to_owned());
+            match name {
+                "read" | "get" => mix.read = value,
+                "update" => mix.update = value,
+                "create" => mix.create = value,
+                "delete" => mix.delete = value,
+                "get_all" | "get-all" => mix.get_all = value,
+                other => {
+                    return Err(format!(
+                        "unknown operation '{other}' in the mix: expected read, update, create, delete or get_all"
+                    ));
+                }
+            }
+        }
+        let sum: u32 = OpKind::ALL.iter().map(|k| u32::from(mix.percent(*k))).sum();
+        if sum != 100 {
+            return Err(format!("the mix '{text}' sums to {sum}, not 100"));
+        }
+        Ok(mix)
+    }
+}
+
+/// One operation: its kind and (for keyed kinds) the id it targets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
+pub struct Op {
+    /// The task id (1-based) for read, update and delete; unused otherwise.
+    pub id: u32,
+    pub kind: OpKind,
+}
+
+/// Everything that defines the operations every store will replay.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Workload {
+    pub keys: u32,
+    pub dist: KeyDist,
+    pub hot_keys: HotKeys,
+    pub mix: Mix,
+    pub seed: u64,
+    /// Operations generated per thread; the timed loop cycles through them.
+    /// A power of two.
+    pub stream_len: usize,
+}
+
+/// One thread's operations, generated before timing.
+pub struct Stream {
+    ops: Box<[Op]>,
+    mask: usize,
+}
+
+impl Stream {
+    /// The operation at position `i`, cycling through the stream.
+    #[inline(always)]
+    pub fn op(&self, i: usize) -> Op {
+        self.ops[i & self.mask]
+    }
+
+    /// Every operation, once.
+    pub fn ops(&self) -> &[Op] {
+        &self.ops
+    }
+}
+
+/// The generated streams and what was measured of them.
+pub struct Generated {
+    pub streams: Vec<Stream>,
+    /// The Zipf exponent used, if the distribution is Zipf.
+    pub zipf_s: Option<f64>,
+    /// The share of keyed operations that hit the hottest 20% of keys,
+    /// measured on the generated streams.
+    pub hot20_share: f64,
+}
+
+impl Workload {
+    /// Generates one stream per thread. Thread t's stream depends only on
+    /// the seed and t, so thread 0 replays the same operations whether 1 or
+    /// 16 threads run.
+    pub fn generate(&self, threads: usize) -> Generated {
+        let keys = self.keys.max(1);
+        let zipf_s = match self.dist {
+            KeyDist::Zipf { s: Some(s) } => Some(s),
+            KeyDist::Zipf { s: None } => Some(calibrate_zipf(u64::from(keys), 0.2, 0.8)),
+            _ => None,
+        };
+        // rank -> id. Scrambled: a seeded permutation of 1..=keys.
+        let mut rank_to_id: Vec<u32> = (1..=keys).collect();
+        if self.hot_keys == HotKeys::Scrambled {
+            rank_to_id.shuffle(&mut StdRng::seed_from_u64(self.seed ^ 0x5eed_5c4a_3b1e));
+        }
+        let hot_cut = ((f64::from(keys) * 0.2).ceil() as u32).max(1);
+        let mut hot = 0u64;
+        let mut keyed = 0u64;
+        let kinds = kind_table(&self.mix);
+        let zipf = zipf_s.map(|s| {
+            rand_distr::Zipf::new(f64::from(keys), s).expect("exponent checked when parsed")
+        });
+        let streams = (0..threads)
+            .map(|t| {
+                let mut rng = StdRng::seed_from_u64(
+                    self.seed
+                        .wrapping_add(t as u64)
+                        .wrapping_mul(0x9e37_79b9_7f4a_7c15),
+                );
+                let ops: Box<[Op]> = (0..self.stream_len)
+                    .map(|_| {
+                        let kind = kinds[rng.random_range(0..100usize)];
+                        let rank = match (self.dist, &zipf) {
+                            (_, Some(z)) => (z.sample(&mut rng) as u32).clamp(1, keys) - 1,
+                            (KeyDist::Hotspot { fraction, share }, _) => {
+                                let hot_keys =
+                                    ((f64::from(keys) * fraction).round() as u32).clamp(1, keys);
+                                if rng.random_bool(share) || hot_keys == keys {
+                                    rng.random_range(0..hot_keys)
+                                } else {
+                                    rng.random_range(hot_keys..keys)
+                                }
+                            }
+                            _ => rng.random_range(0..keys),
+                        };
+                        if matches!(kind, OpKind::Read | OpKind::Update | OpKind::Delete) {
+                            keyed += 1;
+                            hot += u64::from(rank < hot_cut);
+                        }
+                        Op {
+                            id: rank_to_id[rank as usize],
+                            kind,
+                        }
+                    })
+                    .collect();
+                Stream {
+                    mask: ops.len() - 1,
+                    ops,
+                }
+            })
+            .collect();
+        Generated {
+            streams,
+            zipf_s,
+            hot20_share: if keyed == 0 {
+                0.0
+            } else {
+                hot as f64 / keyed as f64
+            },
+        }
+    }
+}
+
+/// 100 slots, each an operation kind in the mix's proportions.
+fn kind_table(mix: &Mix) -> [OpKind; 100] {
+    let mut table = [OpKind::Read; 100];
+    let mut at = 0;
+    for kind in OpKind::ALL {
+        for _ in 0..mix.percent(kind) {
+            table[at] = kind;
+            at += 1;
+        }
+    }
+    table
+}
+
+/// The Zipf exponent s for which the hottest `fraction` of `n` keys receive
+/// `share` of the probability mass: solves H(fraction*n, s) / H(n, s) =
+/// share by bisection, with exact generalized harmonic sums.
+pub fn calibrate_zipf(n: u64, fraction: f64, share: f64) -> f64 {
+    let cut = ((n as f64 * fraction).ceil() as u64).max(1);
+    let top_share = |s: f64| {
+        let (mut head, mut total) = (0.0f64, 0.0f64);
+        for r in 1..=n {
+            let w = (r as f64).powf(-s);
+            total += w;
+            if r <= cut {
+                head += w;
+            }
+        }
+        head / total
+    };
+    let (mut lo, mut hi) = (0.0f64, 4.0f64);
+    for _ in 0..40 {
+        let mid = (lo + hi) / 2.0;
+        if top_share(mid) < share {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    (lo + hi) / 2.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn workload(dist: KeyDist, mix: Mix) -> Workload {
+        Workload {
+            keys: 100_000,
+            dist,
+            hot_keys: HotKeys::Scrambled,
+            mix,
+            seed: 42,
+            stream_len: 1 << 18,
+        }
+    }
+
+    #[test]
+    fn calibrated_zipf_sends_80_percent_to_the_hottest_20() {
+        // The field notes give about 0.894 for one million keys.
+        let s = calibrate_zipf(1_000_000, 0.2, 0.8);
+        assert!((s - 0.894).abs() < 0.01, "calibrated exponent {s}");
+        let g = workload(KeyDist::SEED, Mix::SEED).generate(2);
+        assert!(
+            (g.hot20_share - 0.8).abs() < 0.01,
+            "measured hot share {}",
+            g.hot20_share
+        );
+    }
+
+    #[test]
+    fn uniform_and_hotspot_shares_are_as_asked() {
+        let g = workload(KeyDist::Uniform, Mix::SEED).generate(1);
+        assert!(
+            (g.hot20_share - 0.2).abs() < 0.01,
+            "uniform hot share {}",
+            g.hot20_share
+        );
+        let g = workload(
+            KeyDist::Hotspot {
+                fraction: 0.2,
+                share: 0.9,
+            },
+            Mix::SEED,
+        )
+        .generate(1);
+        assert!(
+            (g.hot20_share - 0.9).abs() < 0.01,
+            "hotspot share {}",
+            g.hot20_share
+        );
+    }
+
+    #[test]
+    fn mix_proportions_hold() {
+        let mix: Mix = "read=50,update=20,create=10,delete=15,get_all=5"
+            .parse()
+            .expect("valid mix");
+        let g = workload(KeyDist::Uniform, mix).generate(1);
+        let ops = g.streams[0].ops();
+        for kind in OpKind::ALL {
+            let got = ops.iter().filter(|o| o.kind == kind).count() as f64 / ops.len() as f64;
+            let want = f64::from(mix.percent(kind)) / 100.0;
+            assert!((got - want).abs() < 0.005, "{kind:?}: {got} vs {want}");
+        }
+    }
+
+    #[test]
+    fn same_seed_same_stream_other_seed_other_stream() {
+        let a = workload(KeyDist::SEED, Mix::SEED).generate(2);
+        let b = workload(KeyDist::SEED, Mix::SEED).generate(2);
+        assert_eq!(a.streams[0].ops(), b.streams[0].ops());
+        assert_eq!(a.streams[1].ops(), b.streams[1].ops());
+        assert_ne!(
+            a.streams[0].ops(),
+            a.streams[1].ops(),
+            "threads get different streams"
+        );
+        let one = workload(KeyDist::SEED, Mix::SEED).generate(1);
+        assert_eq!(
+            one.streams[0].ops(),
+            a.streams[0].ops(),
+            "thread 0 is the same at any thread count"
+        );
+        let mut other = workload(KeyDist::SEED, Mix::SEED);
+        other.seed = 43;
+        assert_ne!(other.generate(1).streams[0].ops(), a.streams[0].ops());
+    }
+
+    #[test]
+    fn ids_stay_in_range_and_low_ids_puts_hot_keys_first() {
+        let mut w = workload(KeyDist::SEED, Mix::SEED);
+        w.hot_keys = HotKeys::LowIds;
+        let g = w.generate(1);
+        let ops = g.streams[0].ops();
+        assert!(ops.iter().all(|o| (1..=w.keys).contains(&o.id)));
+        let low = ops.iter().filter(|o| o.id <= w.keys / 5).count() as f64 / ops.len() as f64;
+        assert!((low - 0.8).abs() < 0.01, "low ids take {low}");
+        let scrambled = workload(KeyDist::SEED, Mix::SEED).generate(1);
+        let low = scrambled.streams[0]
+            .ops()
+            .iter()
+            .filter(|o| o.id <= w.keys / 5)
+            .count() as f64
+            / ops.len() as f64;
+        assert!((low - 0.2).abs() < 0.05, "scrambled: low ids take {low}");
+    }
+
+    #[test]
+    fn bad_mixes_and_distributions_are_refused_with_reasons() {
+        let err = "read=80,update=30".parse::<Mix>().unwrap_err();
+        assert!(err.contains("sums to 110"), "{err}");
+        assert!(
+            "read=80,scan=20"
+                .parse::<Mix>()
+                .unwrap_err()
+                .contains("unknown operation 'scan'")
+        );
+        assert!(
+            "read=eighty"
+                .parse::<Mix>()
+                .unwrap_err()
+                .contains("not a percentage")
+        );
+        assert!("read".parse::<Mix>().unwrap_err().contains("NAME=PERCENT"));
+        assert!(
+            "read=50,read=50"
+                .parse::<Mix>()
+                .unwrap_err()
+                .contains("twice")
+        );
+        assert!("read=300".parse::<Mix>().is_err());
+        assert!(
+            "zipf:abc"
+                .parse::<KeyDist>()
+                .unwrap_err()
+                .contains("not a number")
+        );
+        assert!("zipf:-1".parse::<KeyDist>().is_err());
+        assert!("zipf:NaN".parse::<KeyDist>().is_err());
+        assert!(
+            "hotspot:0.2"
+                .parse::<KeyDist>()
+                .unwrap_err()
+                .contains("unknown distribution")
+        );
+        assert!(
+            "hotspot:1.5:0.8"
+                .parse::<KeyDist>()
+                .unwrap_err()
+                .contains("strictly between")
+        );
+        assert!("pareto".parse::<KeyDist>().is_err());
+        assert_eq!(
+            "zipf:0.99".parse::<KeyDist>(),
+            Ok(KeyDist::Zipf { s: Some(0.99) })
+        );
+        assert_eq!("read=80,update=20".parse::<Mix>(), Ok(Mix::SEED));
+    }
+}

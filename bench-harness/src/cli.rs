@@ -10,7 +10,7 @@ use crate::lab::{self, Plan};
 use crate::registry::{self, Family};
 use crate::run::ReadMode;
 use crate::table;
-use crate::workload::{HotKeys, KeyDist, Mix, Workload};
+use workload::{HotKeys, KeyDist, Mix, Workload};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -98,7 +98,7 @@ struct RunArgs {
     #[arg(long)]
     dist: Option<String>,
     /// Where the hot ranks land: scrambled over the ids, or the lowest ids.
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = str::parse::<HotKeys>)]
     hot_keys: Option<HotKeys>,
     /// Percentages summing to 100, e.g. read=80,update=20 (also create, delete, get_all).
     #[arg(long)]

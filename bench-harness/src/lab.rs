@@ -10,7 +10,7 @@ use crate::machine::Machine;
 use crate::registry::Entry;
 use crate::results::{Cell, Imbalance, Latency, RunFile, SCHEMA, Sample, StoreInfo};
 use crate::run::{Bench, ReadMode, Tally, timer_cost_ns};
-use crate::workload::{OpKind, Workload};
+use workload::{OpKind, Workload};
 
 /// How long and how often to measure.
 #[derive(Clone, Debug)]
@@ -270,7 +270,7 @@ fn latency_every(n: u64) -> usize {
 /// from one until a run takes an eighth of it, then scales.
 fn calibrate(
     bench: &dyn Bench,
-    streams: &[crate::workload::Stream],
+    streams: &[workload::Stream],
     threads: usize,
     target: Duration,
     read: ReadMode,
@@ -336,4 +336,122 @@ fn progress_bar(show: bool, steps: u64) -> ProgressBar {
             .progress_chars("=> "),
     );
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use store_memory::MemoryStore;
+    use task_model::{SnapshotGuarantee, Task, TaskDraft, TaskPatch, TaskStore};
+
+    use super::*;
+    use crate::registry::Family;
+    use crate::run::bench;
+    use workload::{HotKeys, KeyDist, Mix};
+
+    /// A store that answers reads of even ids with the wrong task, or not at all.
+    struct Liar {
+        inner: MemoryStore,
+        lose: bool,
+    }
+
+    impl TaskStore for Liar {
+        const SNAPSHOT: SnapshotGuarantee = SnapshotGuarantee::Atomic;
+        fn create(&self, draft: TaskDraft) -> Arc<Task> {
+            self.inner.create(draft)
+        }
+        fn get(&self, id: TaskId) -> Option<Arc<Task>> {
+            match (id.get().is_multiple_of(2), self.lose) {
+                (true, true) => None,
+                (true, false) => self.inner.get(TaskId(1)),
+                _ => self.inner.get(id),
+            }
+        }
+        fn update(&self, id: TaskId, patch: TaskPatch) -> Option<Arc<Task>> {
+            self.inner.update(id, patch)
+        }
+        fn delete(&self, id: TaskId) -> Option<Arc<Task>> {
+            self.inner.delete(id)
+        }
+        fn get_all(&self) -> Vec<Arc<Task>> {
+            self.inner.get_all()
+        }
+        fn len(&self) -> usize {
+            self.inner.len()
+        }
+    }
+
+    fn plan() -> Plan {
+        Plan {
+            preset: None,
+            workload: Workload {
+                keys: 1_000,
+                dist: KeyDist::Uniform,
+                hot_keys: HotKeys::Scrambled,
+                mix: Mix::SEED,
+                seed: 1,
+                stream_len: 1 << 10,
+            },
+            threads: vec![1],
+            reps: 2,
+            ops: Some(500),
+            rep_time: Duration::from_millis(1),
+            read_mode: ReadMode::Clone,
+            progress: false,
+        }
+    }
+
+    fn entry(name: &'static str, build: fn(usize) -> Box<dyn Bench>) -> Entry {
+        Entry {
+            name,
+            about: "test store",
+            family: Family::Log,
+            build,
+            single_thread: false,
+            stores_nothing: false,
+        }
+    }
+
+    #[test]
+    fn a_store_returning_wrong_tasks_aborts_the_run() {
+        let wrong = entry("liar", |c| {
+            bench(Liar {
+                inner: MemoryStore::with_capacity(c),
+                lose: false,
+            })
+            .boxed()
+        });
+        let err = run(&plan(), vec![wrong]).expect_err("wrong reads must abort");
+        assert!(err.contains("returned the wrong task"), "{err}");
+    }
+
+    #[test]
+    fn a_store_losing_tasks_aborts_the_run_unless_the_mix_deletes() {
+        let lossy = || {
+            entry("loser", |c| {
+                bench(Liar {
+                    inner: MemoryStore::with_capacity(c),
+                    lose: true,
+                })
+                .boxed()
+            })
+        };
+        let err = run(&plan(), vec![lossy()]).expect_err("misses must abort");
+        assert!(err.contains("found nothing"), "{err}");
+        let mut deleting = plan();
+        deleting.workload.mix = "read=90,delete=10".parse().expect("valid mix");
+        let file = run(&deleting, vec![lossy()]).expect("misses are expected when the mix deletes");
+        assert!(file.cells[0].misses > 0);
+    }
+
+    #[test]
+    fn an_honest_store_runs_with_fixed_ops() {
+        let honest = entry("memory", |c| bench(MemoryStore::with_capacity(c)).boxed());
+        let file = run(&plan(), vec![honest]).expect("runs");
+        let cell = &file.cells[0];
+        assert_eq!(cell.ops_per_thread, 500);
+        assert_eq!(cell.samples.len(), 2);
+        assert_eq!(cell.misses, 0);
+    }
 }

@@ -1,6 +1,6 @@
 //! storelab's harness: the data path from workload to report.
 //!
-//! - [`workload`]: key distributions, operation mixes, per-thread streams
+//! - [`workload`] (its own crate): key distributions, operation mixes, per-thread streams
 //!   generated before timing.
 //! - [`registry`]: every store the harness can run, one line each.
 //! - [`run`]: the timed loop (monomorphized per store), and the untimed
@@ -25,4 +25,6 @@ pub mod results;
 pub mod run;
 pub mod stats;
 pub mod table;
-pub mod workload;
+
+/// Re-exported: workloads live in their own crate, shared with the criterion benches.
+pub use workload;

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::machine::Machine;
 use crate::run::ReadMode;
-use crate::workload::Workload;
+use workload::Workload;
 
 /// The schema identifier of run files this version writes and reads.
 pub const SCHEMA: &str = "storelab.run/v1";

@@ -24,7 +24,7 @@ use hdrhistogram::Histogram;
 use task_model::{NewTask, TaskDraft, TaskId, TaskPatch, TaskStore, Timestamp};
 
 use crate::measure::alloc;
-use crate::workload::{OpKind, Stream};
+use workload::{OpKind, Stream};
 
 /// How a read gets at its task.
 #[derive(

@@ -138,8 +138,8 @@ pub fn run_header(file: &RunFile) -> String {
             .unwrap_or_default(),
         human(f64::from(w.keys)),
         match w.hot_keys {
-            crate::workload::HotKeys::Scrambled => "scrambled",
-            crate::workload::HotKeys::LowIds => "low-id",
+            workload::HotKeys::Scrambled => "scrambled",
+            workload::HotKeys::LowIds => "low-id",
         },
         file.hot20_share * 100.0,
         w.mix,

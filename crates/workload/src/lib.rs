@@ -1,5 +1,8 @@
 //! Workloads: which keys the operations touch, and which operations.
 //!
+//! Shared by the `storelab` harness and the criterion benches; it knows
+//! nothing about stores or timing.
+//!
 //! Everything here happens before any timing: a [`Workload`] turns into one
 //! [`Stream`] of [`Op`]s per thread, generated from a seed, so every store
 //! replays exactly the same operations.
@@ -98,13 +101,36 @@ impl FromStr for KeyDist {
 }
 
 /// Where the hot ranks of a skewed distribution land in the id space.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum HotKeys {
     /// Rank r is a random (seeded) id: hot keys are spread over the space.
     Scrambled,
     /// Rank r is id r+1: hot keys are the oldest, lowest ids.
     LowIds,
+}
+
+impl FromStr for HotKeys {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim() {
+            "scrambled" => Ok(HotKeys::Scrambled),
+            "low-ids" => Ok(HotKeys::LowIds),
+            other => Err(format!(
+                "unknown hot-key placement '{other}': expected scrambled or low-ids"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for HotKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            HotKeys::Scrambled => "scrambled",
+            HotKeys::LowIds => "low-ids",
+        })
+    }
 }
 
 /// The kinds of operation a workload mixes.

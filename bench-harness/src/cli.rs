@@ -61,7 +61,7 @@ impl Preset {
     fn defaults(self) -> (u32, Mix, f64, usize) {
         let mix = |s: &str| s.parse::<Mix>().expect("preset mixes are valid");
         match self {
-            Preset::Seed => (1_000_000, Mix::SEED, 0.4, 1 << 20),
+            Preset::Seed => (1_000_000, Mix::SEED, 0.3, 1 << 20),
             Preset::Smoke => (
                 10_000,
                 mix("read=69,update=20,create=5,delete=5,get_all=1"),

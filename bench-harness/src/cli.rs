@@ -6,8 +6,10 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::compare::{self as cmp, Format};
 use crate::lab::{self, Plan};
 use crate::registry::{self, Family};
+use crate::results::{Metric, RunFile};
 use crate::run::ReadMode;
 use crate::table;
 use workload::{HotKeys, KeyDist, Mix, Workload};
@@ -29,6 +31,44 @@ enum Command {
     List,
     /// Run a workload over stores and thread counts; print a table, write results.
     Run(RunArgs),
+    /// Compare two run files (OLD NEW), or the stores of one file against a baseline store.
+    Compare(CompareArgs),
+    /// Write a Markdown report with SVG plots from run files.
+    Report(ReportArgs),
+}
+
+#[derive(Args, Debug)]
+struct CompareArgs {
+    /// One run file (with --baseline) or two (OLD NEW).
+    #[arg(required = true, num_args = 1..=2)]
+    files: Vec<PathBuf>,
+    /// Compare every store of one file against this store.
+    #[arg(long)]
+    baseline: Option<String>,
+    /// The metric compared.
+    #[arg(long, value_enum, default_value = "ns-per-op")]
+    metric: Metric,
+    /// Significance level of the Mann-Whitney U test.
+    #[arg(long, default_value_t = 0.05)]
+    alpha: f64,
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// Exit non-zero if any row got worse by more than PCT percent, significantly.
+    #[arg(long, value_name = "PCT")]
+    fail_on_regression: Option<f64>,
+    /// Compare only the (store, threads) rows both files have.
+    #[arg(long)]
+    common: bool,
+}
+
+#[derive(Args, Debug)]
+struct ReportArgs {
+    /// Run files to report on.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// The Markdown file to write; plots go to plots/ beside it.
+    #[arg(long, default_value = "results/REPORT.md")]
+    out: PathBuf,
 }
 
 /// Named starting points for `run`; every option overrides its preset.
@@ -147,6 +187,8 @@ pub fn main() -> ExitCode {
             Ok(())
         }
         Command::Run(args) => run(args),
+        Command::Compare(args) => compare(args),
+        Command::Report(args) => report(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -321,6 +363,88 @@ fn run(args: RunArgs) -> Result<(), String> {
     println!();
     print!("{}", table::run_notes(&file));
     println!("results: {} (and .csv)", args.out.display());
+    Ok(())
+}
+
+fn compare(args: CompareArgs) -> Result<(), String> {
+    if !(args.alpha > 0.0 && args.alpha < 1.0) {
+        return Err(format!(
+            "--alpha must be between 0 and 1, got {}",
+            args.alpha
+        ));
+    }
+    if args
+        .fail_on_regression
+        .is_some_and(|p| !(p.is_finite() && p >= 0.0))
+    {
+        return Err("--fail-on-regression takes a non-negative percentage".into());
+    }
+    let files: Vec<RunFile> = args
+        .files
+        .iter()
+        .map(|p| RunFile::read(p))
+        .collect::<Result<_, _>>()?;
+    let name = |p: &Path| {
+        p.file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("run")
+            .to_owned()
+    };
+    match (files.as_slice(), &args.baseline) {
+        ([file], Some(baseline)) => {
+            let table = cmp::against_baseline(file, baseline, args.metric, args.alpha)?;
+            let title = format!(
+                "{} against {baseline} ({})",
+                name(&args.files[0]),
+                args.metric.name()
+            );
+            print!("{}", cmp::render(&table, args.format, &title));
+            if args.fail_on_regression.is_some() {
+                return Err("--fail-on-regression needs two files (OLD NEW)".into());
+            }
+            Ok(())
+        }
+        ([_], None) => Err("one file needs --baseline STORE; or give two files, OLD NEW".into()),
+        ([old, new], None) => {
+            let c = cmp::compare(old, new, args.metric, args.alpha, args.common)?;
+            let (a, b) = (name(&args.files[0]), name(&args.files[1]));
+            let title = format!("{a} -> {b} ({}, alpha {})", args.metric.name(), args.alpha);
+            print!("{}", cmp::render(&c.table(&a, &b), args.format, &title));
+            for u in &c.unmatched {
+                eprintln!("storelab: note: {u}");
+            }
+            if let Some(pct) = args.fail_on_regression {
+                let bad = c.regressions(pct);
+                if !bad.is_empty() {
+                    let rows: Vec<String> = bad
+                        .iter()
+                        .map(|r| format!("{} x{} {:+.1}%", r.store, r.threads, r.delta_pct))
+                        .collect();
+                    return Err(format!(
+                        "significant regression past {pct}%: {}",
+                        rows.join(", ")
+                    ));
+                }
+            }
+            Ok(())
+        }
+        ([_, _], Some(_)) => {
+            Err("--baseline compares the stores of one file; give one file".into())
+        }
+        _ => Err("give one file with --baseline, or two files".into()),
+    }
+}
+
+fn report(args: ReportArgs) -> Result<(), String> {
+    let files: Vec<(PathBuf, RunFile)> = args
+        .files
+        .iter()
+        .map(|p| RunFile::read(p).map(|f| (p.clone(), f)))
+        .collect::<Result<_, _>>()?;
+    let written = crate::report::write_report(&files, &args.out)?;
+    for w in written {
+        println!("wrote {}", w.display());
+    }
     Ok(())
 }
 

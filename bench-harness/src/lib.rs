@@ -10,6 +10,8 @@
 //! - [`results`]: the versioned result file, and [`machine`], its record of
 //!   where it ran.
 //! - [`stats`]: medians, confidence intervals, Mann-Whitney U.
+//! - [`compare`] and [`report`]: benchstat-style comparisons; Markdown and
+//!   SVG reports.
 //! - [`table`]: text, Markdown and CSV tables.
 //! - [`cli`]: the `storelab` command line.
 //!
@@ -17,10 +19,12 @@
 //! (`task-model`).
 
 pub mod cli;
+pub mod compare;
 pub mod lab;
 pub mod machine;
 pub mod measure;
 pub mod registry;
+pub mod report;
 pub mod results;
 pub mod run;
 pub mod stats;

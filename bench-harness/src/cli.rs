@@ -143,7 +143,7 @@ struct RunArgs {
     /// Starting point; options below override it.
     #[arg(long, value_enum, default_value = "seed")]
     preset: Preset,
-    /// `all`, or store names separated by commas (see `storelab list`).
+    /// `all` (every store but knob settings), `knobs`, or names separated by commas (see `storelab list`).
     #[arg(long, default_value = "all")]
     stores: String,
     /// Thread counts, e.g. 1,2,4 (default: 1, powers of two, and the core count).
@@ -224,6 +224,8 @@ fn list() {
         let kind = match e.family {
             Family::Log => "log",
             Family::Peer => "peer",
+            Family::New => "new",
+            Family::Knob => "knob",
             Family::Limit => "limit",
         };
         t.row(vec![

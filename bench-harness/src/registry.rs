@@ -1,7 +1,9 @@
 //! Every store the harness can run. Adding a store is one line here (and a
 //! dependency in Cargo.toml).
 
+use store_actor::ActorStore;
 use store_channel::ChannelStore;
+use store_dense::DenseStore;
 use store_limits::{NoopStore, UnsyncStore};
 use store_memory::MemoryStore;
 use store_peers::{DashMapStore, PapayaStore, SccStore};
@@ -18,6 +20,10 @@ pub enum Family {
     Log,
     /// A public concurrent map.
     Peer,
+    /// A design of this lab, beyond the log.
+    New,
+    /// A setting of another store, for measuring a knob; run only when named.
+    Knob,
     /// A physical limit (a floor, or the harness's own cost).
     Limit,
 }
@@ -96,6 +102,24 @@ pub fn registry() -> Vec<Entry> {
             |c| bench(ChannelStore::with_capacity(c)).boxed(),
         ),
         entry(
+            "dense",
+            New,
+            "dense ids: COW chunks of slots indexed by id, a padded lock per chunk, shared snapshots",
+            |c| {
+                let chunks = |s: &DenseStore, id| s.chunk_of(id);
+                bench(DenseStore::with_capacity(c))
+                    .sharded(chunks)
+                    .walkable(walk_dense)
+                    .boxed()
+            },
+        ),
+        entry(
+            "actor",
+            New,
+            "sharded actors, reused per-thread reply channels, spin-then-block, batched draining",
+            |c| bench(ActorStore::with_capacity(c)).boxed(),
+        ),
+        entry(
             "dashmap",
             Peer,
             "dashmap 6: RwLock-sharded hashbrown maps",
@@ -116,6 +140,39 @@ pub fn registry() -> Vec<Entry> {
             Peer,
             "scc HashMap: per-bucket locks, epoch reclamation",
             |c| bench(SccStore::with_capacity(c)).boxed(),
+        ),
+        entry(
+            "shardunit-8",
+            Knob,
+            "shardunit with 8 shards (the knob: shard count)",
+            |c| {
+                let shards = |s: &ShardUnitStore, id| (s.shard_of(id), s.shards().len());
+                bench(ShardUnitStore::with_shards_and_capacity(8, c))
+                    .sharded(shards)
+                    .boxed()
+            },
+        ),
+        entry(
+            "shardunit-256",
+            Knob,
+            "shardunit with 256 shards (the knob: shard count)",
+            |c| {
+                let shards = |s: &ShardUnitStore, id| (s.shard_of(id), s.shards().len());
+                bench(ShardUnitStore::with_shards_and_capacity(256, c))
+                    .sharded(shards)
+                    .boxed()
+            },
+        ),
+        entry(
+            "shardunit-4096",
+            Knob,
+            "shardunit with 4096 shards (the knob: shard count)",
+            |c| {
+                let shards = |s: &ShardUnitStore, id| (s.shard_of(id), s.shards().len());
+                bench(ShardUnitStore::with_shards_and_capacity(4096, c))
+                    .sharded(shards)
+                    .boxed()
+            },
         ),
         Entry {
             single_thread: true,
@@ -157,8 +214,20 @@ fn walk_units(store: &ShardUnitStore) -> usize {
     seen
 }
 
-/// Looks up `names` (comma-separated, or `all`) in the registry, in the
-/// registry's order.
+/// The get_all floor of the dense store: every slot's pointer, nothing cloned.
+fn walk_dense(store: &DenseStore) -> usize {
+    let mut seen = 0usize;
+    let mut mix = 0usize;
+    store.for_each_arc(|task| {
+        seen += 1;
+        mix ^= std::sync::Arc::as_ptr(task) as usize;
+    });
+    std::hint::black_box(mix);
+    seen
+}
+
+/// Looks up `names` (comma-separated; `all` is every store but the knob
+/// settings, `knobs` is those) in the registry, in the registry's order.
 pub fn select(names: &str) -> Result<Vec<Entry>, String> {
     let all = registry();
     let wanted: Vec<&str> = names
@@ -172,11 +241,14 @@ pub fn select(names: &str) -> Result<Vec<Entry>, String> {
                 .into(),
         );
     }
-    if wanted == ["all"] {
-        return Ok(all);
-    }
+    let knob = |e: &Entry| e.family == Family::Knob;
+    let selected = |e: &Entry| {
+        wanted
+            .iter()
+            .any(|w| *w == e.name || (*w == "all" && !knob(e)) || (*w == "knobs" && knob(e)))
+    };
     for name in &wanted {
-        if !all.iter().any(|e| e.name == *name) {
+        if !matches!(*name, "all" | "knobs") && !all.iter().any(|e| e.name == *name) {
             let known: Vec<&str> = all.iter().map(|e| e.name).collect();
             return Err(format!(
                 "unknown store '{name}'; known stores: {}",
@@ -184,10 +256,7 @@ pub fn select(names: &str) -> Result<Vec<Entry>, String> {
             ));
         }
     }
-    Ok(all
-        .into_iter()
-        .filter(|e| wanted.contains(&e.name))
-        .collect())
+    Ok(all.into_iter().filter(selected).collect())
 }
 
 #[cfg(test)]
@@ -201,7 +270,10 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), all.len());
-        assert_eq!(select("all").expect("all").len(), all.len());
+        let knobs = all.iter().filter(|e| e.family == Family::Knob).count();
+        assert!(knobs > 0);
+        assert_eq!(select("all").expect("all").len(), all.len() - knobs);
+        assert_eq!(select("all,knobs").expect("all and knobs").len(), all.len());
         let two = select("dashmap, memory").expect("known names");
         assert_eq!(
             two.iter().map(|e| e.name).collect::<Vec<_>>(),

@@ -237,8 +237,10 @@ pub fn get_all_keeps_its_snapshot_promise<S: TaskStore>(make: &dyn Fn() -> S) {
         let (store, done) = (&store, &done);
         let snapshotter = s.spawn(move || {
             let mut snaps = Vec::new();
-            while !done.load(Ordering::Acquire) || snaps.len() < 3 {
+            // Alternate get_all and snapshot: both keep the same promise.
+            while !done.load(Ordering::Acquire) || snaps.len() < 4 {
                 snaps.push(store.get_all());
+                snaps.push(store.snapshot().to_vec());
             }
             snaps
         });

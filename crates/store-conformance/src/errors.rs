@@ -102,3 +102,35 @@ pub fn invalid_input_is_refused<S: TaskStore>(make: &dyn Fn() -> S) {
         "a refused update touched the task"
     );
 }
+
+/// A snapshot never changes after it is taken, whatever the store does next.
+pub fn snapshots_are_immutable<S: TaskStore>(make: &dyn Fn() -> S) {
+    let store = make();
+    for i in 0..50 {
+        store.create(draft(&format!("s{i}")));
+    }
+    let snapshot = store.snapshot();
+    let before: Vec<task_model::Task> = {
+        let mut v: Vec<_> = snapshot.iter().map(|t| (**t).clone()).collect();
+        v.sort_by_key(|t| t.id);
+        v
+    };
+    let patch = TaskUpdate {
+        title: Some("changed".into()),
+        ..Default::default()
+    };
+    for id in (1..=20).map(TaskId) {
+        store.update_task(id, &patch).expect("exists");
+    }
+    for id in (21..=30).map(TaskId) {
+        store.delete_task(id).expect("exists");
+    }
+    for i in 0..10 {
+        store.create(draft(&format!("late{i}")));
+    }
+    let mut after: Vec<_> = snapshot.iter().map(|t| (**t).clone()).collect();
+    after.sort_by_key(|t| t.id);
+    assert_eq!(after, before, "a snapshot changed after later writes");
+    assert_eq!(snapshot.len(), 50);
+    assert_eq!(store.snapshot().len(), 50 - 10 + 10);
+}

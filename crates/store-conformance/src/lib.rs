@@ -69,6 +69,10 @@ macro_rules! single_thread_suite {
             fn invalid_input_is_refused() {
                 $crate::errors::invalid_input_is_refused(&|| $make);
             }
+            #[test]
+            fn snapshots_are_immutable() {
+                $crate::errors::snapshots_are_immutable(&|| $make);
+            }
         }
     };
 }

@@ -105,7 +105,12 @@ fn check_sequence<S: TaskStore>(store: &S, steps: &[Step]) -> Result<(), TestCas
                 let mut all: Vec<Task> = store.get_all().iter().map(|t| (**t).clone()).collect();
                 all.sort_by_key(|t| t.id);
                 let want: Vec<Task> = model.values().cloned().collect();
-                prop_assert_eq!(all, want, "get_all");
+                prop_assert_eq!(&all, &want, "get_all");
+                let snapshot = store.snapshot();
+                prop_assert_eq!(snapshot.len(), want.len(), "snapshot len");
+                let mut snap: Vec<Task> = snapshot.iter().map(|t| (**t).clone()).collect();
+                snap.sort_by_key(|t| t.id);
+                prop_assert_eq!(snap, want, "snapshot");
             }
             Step::Len => {
                 prop_assert_eq!(store.len(), model.len(), "len");

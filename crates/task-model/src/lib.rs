@@ -13,10 +13,12 @@
 //! request-level API that an HTTP handler wants ([`TaskApi`]) is provided
 //! for every store on top of the infallible [`TaskStore`] primitives.
 
+mod snapshot;
 mod store;
 mod task;
 mod validate;
 
+pub use snapshot::{SharedSlots, Snapshot};
 pub use store::{SnapshotGuarantee, StoreError, TaskApi, TaskStore};
 pub use task::{NewTask, Task, TaskDraft, TaskId, TaskPatch, TaskUpdate, Timestamp};
 pub use validate::{MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS, ValidationError};

@@ -28,6 +28,7 @@ use std::sync::Arc;
 
 use thiserror::Error;
 
+use crate::snapshot::Snapshot;
 use crate::task::{NewTask, Task, TaskDraft, TaskId, TaskPatch, TaskUpdate};
 use crate::validate::ValidationError;
 
@@ -71,6 +72,15 @@ pub trait TaskStore: Send + Sync {
 
     /// Every stored task, in no particular order (see [`SnapshotGuarantee`]).
     fn get_all(&self) -> Vec<Arc<Task>>;
+
+    /// Every stored task as an immutable [`Snapshot`], with the same
+    /// guarantee as [`get_all`](Self::get_all). The default wraps
+    /// `get_all`; a store that can share its memory copy-on-write overrides
+    /// it so a snapshot costs one reference count per run of tasks, not one
+    /// per task.
+    fn snapshot(&self) -> Snapshot {
+        Snapshot::from_tasks(self.get_all())
+    }
 
     /// How many tasks are stored. Under concurrent writes this is a value
     /// the count had at some instant during the call (or, for a sharded

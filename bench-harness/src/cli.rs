@@ -37,6 +37,34 @@ enum Command {
     Report(ReportArgs),
     /// The CI gate: compare gungraun instruction and allocation counts with a baseline.
     Gate(GateArgs),
+    /// Regenerate the figures between the markers of DECISIONS.md from result files.
+    Decisions(DecisionsArgs),
+    /// Turn criterion's saved samples of one group into a run file.
+    ImportCriterion(ImportArgs),
+}
+
+#[derive(Args, Debug)]
+struct DecisionsArgs {
+    /// The document to rewrite in place.
+    #[arg(long, default_value = "DECISIONS.md")]
+    doc: PathBuf,
+    /// Where the result files are.
+    #[arg(long, default_value = "results")]
+    results: PathBuf,
+    /// Exit non-zero if the document is not up to date, instead of rewriting it.
+    #[arg(long)]
+    check: bool,
+}
+
+#[derive(Args, Debug)]
+struct ImportArgs {
+    /// A criterion group's folder, e.g. target/criterion/log-claims.
+    group: PathBuf,
+    /// Elements each iteration processes (the group's throughput).
+    #[arg(long, default_value_t = 1.0)]
+    elements: f64,
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -208,6 +236,8 @@ pub fn main() -> ExitCode {
         Command::Compare(args) => compare(args),
         Command::Report(args) => report(args),
         Command::Gate(args) => gate(args),
+        Command::Decisions(args) => decisions(args),
+        Command::ImportCriterion(args) => import_criterion(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -495,6 +525,44 @@ fn gate(args: GateArgs) -> Result<(), String> {
         "gate: {} benchmarks within {}% instructions and no new allocations",
         verdicts.len(),
         args.tolerance
+    );
+    Ok(())
+}
+
+fn decisions(args: DecisionsArgs) -> Result<(), String> {
+    let doc = std::fs::read_to_string(&args.doc)
+        .map_err(|e| format!("cannot read {}: {e}", args.doc.display()))?;
+    let new = crate::decisions::regenerate(&doc, &args.results)?;
+    if args.check {
+        if new != doc {
+            return Err(format!(
+                "{} is stale: run scripts/regen",
+                args.doc.display()
+            ));
+        }
+        println!(
+            "{} is up to date with {}",
+            args.doc.display(),
+            args.results.display()
+        );
+        return Ok(());
+    }
+    std::fs::write(&args.doc, new)
+        .map_err(|e| format!("cannot write {}: {e}", args.doc.display()))?;
+    println!("regenerated {}", args.doc.display());
+    Ok(())
+}
+
+fn import_criterion(args: ImportArgs) -> Result<(), String> {
+    if !(args.elements.is_finite() && args.elements > 0.0) {
+        return Err("--elements must be positive".into());
+    }
+    let file = crate::decisions::import_criterion(&args.group, args.elements)?;
+    file.write(&args.out)?;
+    println!(
+        "wrote {} ({} benchmarks)",
+        args.out.display(),
+        file.cells.len()
     );
     Ok(())
 }

@@ -340,14 +340,14 @@ pub fn render(table: &Table, format: Format, title: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::machine::Machine;
     use crate::results::{Cell, SCHEMA, Sample, StoreInfo};
     use crate::run::ReadMode;
     use workload::{HotKeys, KeyDist, Mix, Workload};
 
-    fn cell(store: &str, ns: &[f64]) -> Cell {
+    pub(crate) fn cell(store: &str, ns: &[f64]) -> Cell {
         Cell {
             store: store.into(),
             threads: 1,

@@ -7,6 +7,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use task_model::TaskId;
 
 use crate::machine::Machine;
+use crate::measure::alloc;
 use crate::registry::Entry;
 use crate::results::{Cell, Imbalance, Latency, RunFile, SCHEMA, Sample, StoreInfo};
 use crate::run::{Bench, ReadMode, Tally, timer_cost_ns};
@@ -75,14 +76,20 @@ pub fn run(plan: &Plan, entries: Vec<Entry>) -> Result<RunFile, String> {
     let mut live = Vec::with_capacity(entries.len());
     for entry in entries {
         bar.set_message(format!("prefill {}", entry.name));
-        let bench = (entry.build)(plan.workload.keys as usize);
-        let heap = if entry.stores_nothing {
-            None
-        } else {
-            bench
-                .prefill(plan.workload.keys)
-                .map_err(|e| format!("{}: {e}", entry.name))?
-        };
+        // Heap per task counts the store's construction (pre-sized maps,
+        // chunks) and the prefill together: everything the tasks cost.
+        let ((bench, filled), counts) = alloc::counted(|| {
+            let bench = (entry.build)(plan.workload.keys as usize);
+            let filled = if entry.stores_nothing {
+                Ok(())
+            } else {
+                bench.prefill(plan.workload.keys)
+            };
+            (bench, filled)
+        });
+        filled.map_err(|e| format!("{}: {e}", entry.name))?;
+        let heap = (alloc::is_installed() && !entry.stores_nothing)
+            .then(|| counts.live_bytes() as f64 / f64::from(plan.workload.keys));
         let shard_imbalance = imbalance(
             bench.as_ref(),
             streams

@@ -20,6 +20,7 @@
 
 pub mod cli;
 pub mod compare;
+pub mod decisions;
 pub mod gate;
 pub mod lab;
 pub mod machine;

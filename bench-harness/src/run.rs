@@ -184,9 +184,8 @@ fn drive_sampled<S: TaskStore, const VISIT: bool>(
 /// hold every store at once; each method runs a whole loop, so the dynamic
 /// call happens once per repetition, not per operation.
 pub trait Bench: Send + Sync {
-    /// Creates tasks 1..=keys and checks the store assigned exactly those
-    /// ids; returns heap bytes per task (when allocations are counted).
-    fn prefill(&self, keys: u32) -> Result<Option<f64>, String>;
+    /// Creates tasks 1..=keys and checks the store assigned exactly those ids.
+    fn prefill(&self, keys: u32) -> Result<(), String>;
     /// One timed repetition on `threads` threads.
     fn timed(
         &self,
@@ -300,38 +299,30 @@ impl<S: TaskStore + 'static> Benched<S> {
 }
 
 impl<S: TaskStore + 'static> Bench for Benched<S> {
-    fn prefill(&self, keys: u32) -> Result<Option<f64>, String> {
-        // Drafts are built inside the counted window, one at a time, so the
-        // heap figure includes each task's strings as well as its Arc and
-        // its map slot.
-        let (result, counts) = alloc::counted(|| {
-            for i in 1..=keys {
-                let draft = NewTask {
-                    title: format!("task {i}"),
-                    description: Some("prefilled by storelab".into()),
-                    completed: None,
-                }
-                .validate_at(Timestamp(1))
-                .expect("a valid generated title");
-                let want = TaskId(u64::from(i));
-                let got = self.store.create(draft).id;
-                if got != want {
-                    return Err(format!(
-                        "create #{i} returned id {got}; the harness needs a fresh store that assigns ids 1, 2, 3, ..."
-                    ));
-                }
+    fn prefill(&self, keys: u32) -> Result<(), String> {
+        for i in 1..=keys {
+            let draft = NewTask {
+                title: format!("task {i}"),
+                description: Some("prefilled by storelab".into()),
+                completed: None,
             }
-            Ok(())
-        });
-        result?;
+            .validate_at(Timestamp(1))
+            .expect("a valid generated title");
+            let want = TaskId(u64::from(i));
+            let got = self.store.create(draft).id;
+            if got != want {
+                return Err(format!(
+                    "create #{i} returned id {got}; the harness needs a fresh store that assigns ids 1, 2, 3, ..."
+                ));
+            }
+        }
         if self.store.len() != keys as usize {
             return Err(format!(
                 "after {keys} creates the store reports len {}",
                 self.store.len()
             ));
         }
-        Ok((alloc::is_installed() && keys > 0)
-            .then(|| counts.live_bytes() as f64 / f64::from(keys)))
+        Ok(())
     }
 
     fn timed(

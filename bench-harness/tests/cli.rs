@@ -125,6 +125,8 @@ fn smoke_preset_runs_every_store_end_to_end() {
         "5ms",
         "--threads",
         "1,2",
+        "--stores",
+        "all,knobs",
         "--out",
         out.to_str().expect("utf-8 temp path"),
     ]);

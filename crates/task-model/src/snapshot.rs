@@ -78,6 +78,17 @@ impl Snapshot {
             })
     }
 
+    /// Calls `f` on every task: the fastest way through a snapshot (a plain
+    /// loop per run, no iterator object per element).
+    pub fn for_each(&self, mut f: impl FnMut(&Arc<Task>)) {
+        for part in &self.parts {
+            match part {
+                Part::Tasks(v) => v.iter().for_each(&mut f),
+                Part::Shared(slots) => slots.iter().flatten().for_each(&mut f),
+            }
+        }
+    }
+
     /// Every task as an owned vector (one reference count per task).
     pub fn to_vec(&self) -> Vec<Arc<Task>> {
         let mut out = Vec::with_capacity(self.len);
@@ -113,6 +124,9 @@ mod tests {
         let ids: Vec<u64> = s.iter().map(|t| t.id.get()).collect();
         assert_eq!(ids, [1, 3, 4]);
         assert_eq!(s.to_vec().len(), 3);
+        let mut seen = Vec::new();
+        s.for_each(|t| seen.push(t.id.get()));
+        assert_eq!(seen, [1, 3, 4]);
         let v = Snapshot::from_tasks(vec![task(9)]);
         assert_eq!(v.iter().map(|t| t.id.get()).collect::<Vec<_>>(), [9]);
         assert!(Snapshot::default().is_empty());

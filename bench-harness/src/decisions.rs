@@ -160,11 +160,7 @@ type Compared = (Vec<String>, Vec<(usize, Versus)>);
 
 /// Compares `a` with `b` at every thread count of `file`; returns the lines
 /// and the comparisons.
-fn across_threads(
-    file: &RunFile,
-    a: &str,
-    b: &str,
-) -> Result<Compared, String> {
+fn across_threads(file: &RunFile, a: &str, b: &str) -> Result<Compared, String> {
     let mut lines = Vec::new();
     let mut vs = Vec::new();
     for t in threads_of(file) {

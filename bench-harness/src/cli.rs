@@ -41,6 +41,64 @@ enum Command {
     Decisions(DecisionsArgs),
     /// Turn criterion's saved samples of one group into a run file.
     ImportCriterion(ImportArgs),
+    /// Serve the Task REST API over one store.
+    Serve(ServeArgs),
+    /// Load a Task API server on this machine over HTTP; report RPS and latency.
+    Load(LoadArgs),
+    /// Join run files of the same work into one.
+    Merge(MergeArgs),
+}
+
+#[derive(Args, Debug)]
+struct MergeArgs {
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Args, Debug)]
+struct ServeArgs {
+    /// The store to serve (see `storelab list`).
+    #[arg(long, default_value = "dense")]
+    store: String,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: std::net::SocketAddr,
+    /// Tasks created before serving (ids 1..=N).
+    #[arg(long, default_value_t = 0)]
+    prefill: u32,
+}
+
+#[derive(Args, Debug)]
+struct LoadArgs {
+    /// The server's base URL; loopback addresses only.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// Requests per second, open loop (latency from each request's due time).
+    /// Without it, closed loop: find the maximum throughput.
+    #[arg(long)]
+    rate: Option<f64>,
+    /// How long to load, e.g. 10s.
+    #[arg(long, default_value = "10s")]
+    duration: String,
+    /// Concurrent connections.
+    #[arg(long, default_value_t = 4)]
+    connections: usize,
+    /// Operation mix, as for `run`.
+    #[arg(long, default_value = "read=80,update=20")]
+    mix: String,
+    /// Key distribution, as for `run`.
+    #[arg(long, default_value = "zipf")]
+    dist: String,
+    /// Key space (default: the number of tasks the server reports).
+    #[arg(long)]
+    keys: Option<u32>,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Result file (JSON, the run schema; `storelab report` renders it).
+    #[arg(long, default_value = "target/storelab/last-load.json")]
+    out: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -238,6 +296,9 @@ pub fn main() -> ExitCode {
         Command::Gate(args) => gate(args),
         Command::Decisions(args) => decisions(args),
         Command::ImportCriterion(args) => import_criterion(args),
+        Command::Serve(args) => serve(args),
+        Command::Load(args) => load(args),
+        Command::Merge(args) => merge(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -564,6 +625,97 @@ fn import_criterion(args: ImportArgs) -> Result<(), String> {
         args.out.display(),
         file.cells.len()
     );
+    Ok(())
+}
+
+fn serve(args: ServeArgs) -> Result<(), String> {
+    let entries = registry::select(&args.store)?;
+    let [entry] = entries.as_slice() else {
+        return Err("serve one store at a time".into());
+    };
+    let build = entry
+        .serve
+        .ok_or_else(|| format!("store '{}' cannot serve HTTP (it is single-threaded or stores nothing)", entry.name))?;
+    eprintln!("storelab: prefilling {} with {} tasks", entry.name, args.prefill);
+    task_api::run_blocking(args.addr, build(args.prefill))
+}
+
+fn load(args: LoadArgs) -> Result<(), String> {
+    use crate::load::{self, LoadPlan};
+    let addr = load::loopback_addr(&args.url)?;
+    let duration = parse_duration(&args.duration)?;
+    if duration > load::MAX_DURATION {
+        return Err(format!("--duration is at most {:?}", load::MAX_DURATION));
+    }
+    if args.connections == 0 || args.connections > load::MAX_CONNECTIONS {
+        return Err(format!("--connections must be 1 to {}", load::MAX_CONNECTIONS));
+    }
+    if let Some(rate) = args.rate
+        && !(rate > 0.0 && rate <= load::MAX_RATE)
+    {
+        return Err(format!("--rate must be above 0 and at most {}", load::MAX_RATE));
+    }
+    let mix = args.mix.parse::<Mix>()?;
+    let dist = args.dist.parse::<KeyDist>()?;
+    check_writable(&args.out)?;
+    let keys = match args.keys {
+        Some(k) => k,
+        None => {
+            let (_, tasks) = load::health(addr)?;
+            u32::try_from(tasks).unwrap_or(u32::MAX).max(1)
+        }
+    };
+    let outcome = load::run(LoadPlan {
+        addr,
+        rate: args.rate,
+        duration,
+        connections: args.connections,
+        workload: Workload {
+            keys,
+            dist,
+            hot_keys: HotKeys::Scrambled,
+            mix,
+            seed: args.seed,
+            stream_len: 0,
+        },
+        windows: 6,
+    })?;
+    outcome.file.write(&args.out)?;
+    let cell = &outcome.file.cells[0];
+    println!(
+        "storelab load {} · store {} · {} connections · {} · {}",
+        args.url,
+        cell.store,
+        args.connections,
+        args.rate.map_or("closed loop".to_owned(), |r| format!("open loop at {r} req/s")),
+        outcome.file.workload.mix
+    );
+    println!("requests: {} in {:?}; achieved {:.0} req/s", outcome.requests, duration, outcome.rps);
+    let statuses: Vec<String> = outcome.statuses.iter().map(|(c, n)| format!("{c}: {n}")).collect();
+    println!("statuses: {}; transport errors: {}", statuses.join(", "), outcome.transport_errors);
+    let mut t = table::Table::new(&["op", "count", "p50", "p90", "p99", "p99.9", "max"]);
+    for l in &cell.latency {
+        let d = |v: u64| table::duration_ns(v as f64);
+        t.row(vec![l.op.clone(), l.count.to_string(), d(l.p50), d(l.p90), d(l.p99), d(l.p999), d(l.max)]);
+    }
+    print!("{}", t.text());
+    if args.rate.is_some() {
+        println!(
+            "latency is measured from each request's due time (no coordinated omission); the client sent \
+             requests {} late at p50, {} at p99",
+            table::duration_ns(outcome.lateness.0 as f64),
+            table::duration_ns(outcome.lateness.1 as f64)
+        );
+    }
+    println!("results: {}", args.out.display());
+    Ok(())
+}
+
+fn merge(args: MergeArgs) -> Result<(), String> {
+    let files = args.files.iter().map(|p| RunFile::read(p)).collect::<Result<Vec<_>, _>>()?;
+    let merged = RunFile::merge(files)?;
+    merged.write(&args.out)?;
+    println!("wrote {} ({} cells)", args.out.display(), merged.cells.len());
     Ok(())
 }
 

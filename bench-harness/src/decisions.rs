@@ -426,6 +426,57 @@ fn generate(name: &str, r: &mut Results) -> Result<String, String> {
             );
             Ok(s)
         }
+        "http" => {
+            let closed = r.get("http-closed.json")?.clone();
+            let open = r.get("http-open.json")?;
+            let base = closed.cells.iter().find(|c| c.store == "memory").ok_or("http-closed.json has no memory store")?;
+            let base_ops = Metric::OpsPerSec.values(base);
+            let mut s = String::from(
+                "| store | closed loop, 4 connections: req/s | vs memory | open loop at 2,000 req/s: p50 | p99 | p99.9 | non-2xx |\n|---|---:|---:|---:|---:|---:|---:|\n",
+            );
+            let mut slowest = f64::INFINITY;
+            for c in &closed.cells {
+                let ops = Metric::OpsPerSec.values(c);
+                let sum = summarize(&ops, 0.95);
+                slowest = slowest.min(sum.median);
+                let vs = if c.store == "memory" {
+                    "baseline".to_owned()
+                } else {
+                    match mann_whitney(&base_ops, &ops, ALPHA) {
+                        Significance::P(p) if p < ALPHA => format!("{:.2}x (p={p:.3})", sum.median / median(&base_ops)),
+                        Significance::P(p) => format!("~ (p={p:.3})"),
+                        Significance::TooFew { .. } => "~".into(),
+                    }
+                };
+                let lat = open.cells.iter().find(|o| o.store == c.store).and_then(|o| o.latency.iter().find(|l| l.op == "read"));
+                let d = |f: fn(&crate::results::Latency) -> u64| lat.map_or("-".into(), |l| duration_ns(f(l) as f64));
+                let _ = writeln!(
+                    s,
+                    "| {} | {} ±{:.0}% | {vs} | {} | {} | {} | {} |",
+                    c.store,
+                    human(sum.median),
+                    sum.ci_half_width_pct().unwrap_or(f64::NAN),
+                    d(|l| l.p50),
+                    d(|l| l.p99),
+                    d(|l| l.p999),
+                    open.cells.iter().find(|o| o.store == c.store).map_or(0, |o| o.misses),
+                );
+            }
+            let _ = writeln!(
+                s,
+                "\nReads' latency shown for the open loop (updates are alike; see `results/http-open.json`). Reproduce: `scripts/http-bench`."
+            );
+            let verdict = if slowest > 2_000.0 {
+                format!(
+                    "**Verdict: the estimates do not hold.** Every store, the faithful channel store included, serves more than {} req/s through the whole HTTP stack on this 2-core machine (client included), far above the log's 150-2,000 RPS estimates and its 2,000 RPS target. The store is not the bottleneck of a Task API at these loads: HTTP parsing, JSON and the kernel's loopback cost more per request than any store here, so stores within a few tens of ns/op of each other are indistinguishable over HTTP; only the channel store's microsecond round trips show.",
+                    human(slowest)
+                )
+            } else {
+                "**Verdict:** at least one store serves fewer than 2,000 req/s here; see the table.".to_owned()
+            };
+            let _ = writeln!(s, "\n{verdict}");
+            Ok(s)
+        }
         "target-mixed" => {
             let file = r.get("seed.json")?;
             let t = *threads_of(file).last().unwrap_or(&1);

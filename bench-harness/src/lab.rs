@@ -417,6 +417,7 @@ mod tests {
             build,
             single_thread: false,
             stores_nothing: false,
+            serve: None,
         }
     }
 

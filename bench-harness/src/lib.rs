@@ -13,6 +13,7 @@
 //! - [`compare`] and [`report`]: benchstat-style comparisons; Markdown and
 //!   SVG reports.
 //! - [`table`]: text, Markdown and CSV tables.
+//! - [`load`]: the HTTP load generator (open and closed loop) for the Task API.
 //! - [`cli`]: the `storelab` command line.
 //!
 //! Not here: the stores themselves (the `store-*` crates) and the model
@@ -23,6 +24,7 @@ pub mod compare;
 pub mod decisions;
 pub mod gate;
 pub mod lab;
+pub mod load;
 pub mod machine;
 pub mod measure;
 pub mod registry;

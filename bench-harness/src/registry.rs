@@ -39,6 +39,23 @@ pub struct Entry {
     pub single_thread: bool,
     /// Stores nothing, so every read misses and nothing is prefilled (`noop`).
     pub stores_nothing: bool,
+    /// Builds the Task API over this store, prefilled with that many tasks
+    /// (`storelab serve`); `None` for stores that cannot serve.
+    pub serve: Option<fn(prefill: u32) -> axum::Router>,
+}
+
+impl Entry {
+    /// Makes the entry servable over HTTP.
+    fn api(mut self, serve: fn(u32) -> axum::Router) -> Entry {
+        self.serve = Some(serve);
+        self
+    }
+}
+
+/// The Task API over `store`, prefilled.
+fn api<S: task_model::TaskStore + 'static>(store: S, prefill: u32, name: &str) -> axum::Router {
+    task_api::prefill(&store, prefill);
+    task_api::router(store, name)
 }
 
 const fn entry(
@@ -54,6 +71,7 @@ const fn entry(
         build,
         single_thread: false,
         stores_nothing: false,
+        serve: None,
     }
 }
 
@@ -66,7 +84,8 @@ pub fn registry() -> Vec<Entry> {
             Log,
             "one map behind one RwLock, mutex-guarded id counter (the log's baseline)",
             |c| bench(MemoryStore::with_capacity(c)).boxed(),
-        ),
+        )
+        .api(|n| api(MemoryStore::with_capacity(n as usize), n, "memory")),
         entry(
             "shard",
             Log,
@@ -76,7 +95,8 @@ pub fn registry() -> Vec<Entry> {
                     .sharded(|s, id| (s.shard_of(id), s.shard_count()))
                     .boxed()
             },
-        ),
+        )
+        .api(|n| api(ShardStore::with_capacity(n as usize), n, "shard")),
         entry(
             "shardunit",
             Log,
@@ -88,19 +108,22 @@ pub fn registry() -> Vec<Entry> {
                     .walkable(walk_units)
                     .boxed()
             },
-        ),
+        )
+        .api(|n| api(ShardUnitStore::with_capacity(n as usize), n, "shardunit")),
         entry(
             "shard-pool",
             Log,
             "shardunit plus pinned per-core workers that run get_all",
             |c| bench(ShardPoolStore::with_capacity(c)).boxed(),
-        ),
+        )
+        .api(|n| api(ShardPoolStore::with_capacity(n as usize), n, "shard-pool")),
         entry(
             "channel",
             Log,
             "an actor thread owns the map; a reply channel per call",
             |c| bench(ChannelStore::with_capacity(c)).boxed(),
-        ),
+        )
+        .api(|n| api(ChannelStore::with_capacity(n as usize), n, "channel")),
         entry(
             "dense",
             New,
@@ -112,13 +135,15 @@ pub fn registry() -> Vec<Entry> {
                     .walkable(walk_dense)
                     .boxed()
             },
-        ),
+        )
+        .api(|n| api(DenseStore::with_capacity(n as usize), n, "dense")),
         entry(
             "actor",
             New,
             "sharded actors, reused per-thread reply channels, spin-then-block, batched draining",
             |c| bench(ActorStore::with_capacity(c)).boxed(),
-        ),
+        )
+        .api(|n| api(ActorStore::with_capacity(n as usize), n, "actor")),
         entry(
             "dashmap",
             Peer,
@@ -128,19 +153,22 @@ pub fn registry() -> Vec<Entry> {
                     .sharded(|s, id| s.shard_of(id))
                     .boxed()
             },
-        ),
+        )
+        .api(|n| api(DashMapStore::with_capacity(n as usize), n, "dashmap")),
         entry(
             "papaya",
             Peer,
             "papaya: lock-free reads, epoch reclamation; one pin per operation",
             |c| bench(PapayaStore::with_capacity(c)).boxed(),
-        ),
+        )
+        .api(|n| api(PapayaStore::with_capacity(n as usize), n, "papaya")),
         entry(
             "scc",
             Peer,
             "scc HashMap: per-bucket locks, epoch reclamation",
             |c| bench(SccStore::with_capacity(c)).boxed(),
-        ),
+        )
+        .api(|n| api(SccStore::with_capacity(n as usize), n, "scc")),
         entry(
             "shardunit-8",
             Knob,

@@ -175,6 +175,30 @@ impl RunFile {
             .map_err(|e| format!("{} does not match schema {SCHEMA}: {e}", path.display()))
     }
 
+    /// Joins runs of the same work (for example one `storelab load` per
+    /// store) into one file; the machine record is the first run's, with
+    /// every run's command line.
+    pub fn merge(files: Vec<RunFile>) -> Result<RunFile, String> {
+        let mut files = files.into_iter();
+        let mut out = files.next().ok_or("nothing to merge")?;
+        for f in files {
+            crate::compare::check_same_work(&out, &f)?;
+            for c in f.cells {
+                if out.cell(&c.store, c.threads).is_some() {
+                    return Err(format!("{} x{} appears in two of the merged runs", c.store, c.threads));
+                }
+                out.cells.push(c);
+            }
+            for st in f.stores {
+                if out.store(&st.name).is_none() {
+                    out.stores.push(st);
+                }
+            }
+            out.machine.command = format!("{} && {}", out.machine.command, f.machine.command);
+        }
+        Ok(out)
+    }
+
     /// Writes the JSON file and a CSV of every sample beside it.
     pub fn write(&self, path: &Path) -> Result<(), String> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {

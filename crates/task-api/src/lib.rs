@@ -351,3 +351,53 @@ pub fn run_blocking(addr: SocketAddr, router: Router) -> Result<(), String> {
         Ok(())
     })
 }
+
+/// A server running on a thread of its own, stopped (gracefully) when
+/// dropped. For tests and tools that need a live server in-process.
+pub struct Background {
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<Result<(), String>>>,
+}
+
+/// Serves `router` on `addr` (port 0 for any free port) on a new thread.
+pub fn spawn_background(addr: SocketAddr, router: Router) -> Result<Background, String> {
+    let std_listener = std::net::TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    std_listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let bound = std_listener.local_addr().map_err(|e| e.to_string())?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("sl-http".into())
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            runtime.block_on(async move {
+                let listener = TcpListener::from_std(std_listener).map_err(|e| e.to_string())?;
+                serve(listener, router, async {
+                    let _ = stopped.await;
+                })
+                .await
+                .map_err(|e| e.to_string())
+            })
+        })
+        .map_err(|e| format!("cannot start the server thread: {e}"))?;
+    Ok(Background {
+        addr: bound,
+        stop: Some(stop),
+        thread: Some(thread),
+    })
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

@@ -253,6 +253,9 @@ struct RunArgs {
     /// Fixed operations per thread per repetition (instead of --duration).
     #[arg(long, conflicts_with = "duration")]
     ops: Option<u64>,
+    /// Untimed operations before each repetition, in percent of its count.
+    #[arg(long, default_value_t = 10)]
+    warmup: u32,
     /// Repetitions per (store, threads); 6 is the fewest for a 95% CI.
     #[arg(long, default_value_t = 6)]
     reps: usize,
@@ -431,6 +434,9 @@ fn run(args: RunArgs) -> Result<(), String> {
     if args.reps == 0 {
         return Err("--reps must be at least 1".into());
     }
+    if args.warmup > 1000 {
+        return Err("--warmup is a percentage of each repetition, at most 1000".into());
+    }
     if args.ops == Some(0) {
         return Err("--ops must be at least 1".into());
     }
@@ -465,6 +471,7 @@ fn run(args: RunArgs) -> Result<(), String> {
         ops: args.ops,
         rep_time,
         read_mode: args.read_mode,
+        warmup_pct: args.warmup,
         progress: !args.quiet,
     };
     let file = lab::run(&plan, entries)?;
@@ -633,10 +640,16 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     let [entry] = entries.as_slice() else {
         return Err("serve one store at a time".into());
     };
-    let build = entry
-        .serve
-        .ok_or_else(|| format!("store '{}' cannot serve HTTP (it is single-threaded or stores nothing)", entry.name))?;
-    eprintln!("storelab: prefilling {} with {} tasks", entry.name, args.prefill);
+    let build = entry.serve.ok_or_else(|| {
+        format!(
+            "store '{}' cannot serve HTTP (it is single-threaded or stores nothing)",
+            entry.name
+        )
+    })?;
+    eprintln!(
+        "storelab: prefilling {} with {} tasks",
+        entry.name, args.prefill
+    );
     task_api::run_blocking(args.addr, build(args.prefill))
 }
 
@@ -648,12 +661,18 @@ fn load(args: LoadArgs) -> Result<(), String> {
         return Err(format!("--duration is at most {:?}", load::MAX_DURATION));
     }
     if args.connections == 0 || args.connections > load::MAX_CONNECTIONS {
-        return Err(format!("--connections must be 1 to {}", load::MAX_CONNECTIONS));
+        return Err(format!(
+            "--connections must be 1 to {}",
+            load::MAX_CONNECTIONS
+        ));
     }
     if let Some(rate) = args.rate
         && !(rate > 0.0 && rate <= load::MAX_RATE)
     {
-        return Err(format!("--rate must be above 0 and at most {}", load::MAX_RATE));
+        return Err(format!(
+            "--rate must be above 0 and at most {}",
+            load::MAX_RATE
+        ));
     }
     let mix = args.mix.parse::<Mix>()?;
     let dist = args.dist.parse::<KeyDist>()?;
@@ -687,16 +706,37 @@ fn load(args: LoadArgs) -> Result<(), String> {
         args.url,
         cell.store,
         args.connections,
-        args.rate.map_or("closed loop".to_owned(), |r| format!("open loop at {r} req/s")),
+        args.rate.map_or("closed loop".to_owned(), |r| format!(
+            "open loop at {r} req/s"
+        )),
         outcome.file.workload.mix
     );
-    println!("requests: {} in {:?}; achieved {:.0} req/s", outcome.requests, duration, outcome.rps);
-    let statuses: Vec<String> = outcome.statuses.iter().map(|(c, n)| format!("{c}: {n}")).collect();
-    println!("statuses: {}; transport errors: {}", statuses.join(", "), outcome.transport_errors);
+    println!(
+        "requests: {} in {:?}; achieved {:.0} req/s",
+        outcome.requests, duration, outcome.rps
+    );
+    let statuses: Vec<String> = outcome
+        .statuses
+        .iter()
+        .map(|(c, n)| format!("{c}: {n}"))
+        .collect();
+    println!(
+        "statuses: {}; transport errors: {}",
+        statuses.join(", "),
+        outcome.transport_errors
+    );
     let mut t = table::Table::new(&["op", "count", "p50", "p90", "p99", "p99.9", "max"]);
     for l in &cell.latency {
         let d = |v: u64| table::duration_ns(v as f64);
-        t.row(vec![l.op.clone(), l.count.to_string(), d(l.p50), d(l.p90), d(l.p99), d(l.p999), d(l.max)]);
+        t.row(vec![
+            l.op.clone(),
+            l.count.to_string(),
+            d(l.p50),
+            d(l.p90),
+            d(l.p99),
+            d(l.p999),
+            d(l.max),
+        ]);
     }
     print!("{}", t.text());
     if args.rate.is_some() {
@@ -712,10 +752,18 @@ fn load(args: LoadArgs) -> Result<(), String> {
 }
 
 fn merge(args: MergeArgs) -> Result<(), String> {
-    let files = args.files.iter().map(|p| RunFile::read(p)).collect::<Result<Vec<_>, _>>()?;
+    let files = args
+        .files
+        .iter()
+        .map(|p| RunFile::read(p))
+        .collect::<Result<Vec<_>, _>>()?;
     let merged = RunFile::merge(files)?;
     merged.write(&args.out)?;
-    println!("wrote {} ({} cells)", args.out.display(), merged.cells.len());
+    println!(
+        "wrote {} ({} cells)",
+        args.out.display(),
+        merged.cells.len()
+    );
     Ok(())
 }
 

@@ -401,6 +401,7 @@ pub(crate) mod tests {
             hot20_share: 0.8,
             reps: 6,
             rep_seconds: None,
+            warmup_pct: 10,
             timer_cost_ns: 20.0,
             stores: cells
                 .iter()

@@ -199,6 +199,15 @@ fn generate(name: &str, r: &mut Results) -> Result<String, String> {
             }
             Ok(s)
         }
+        "readme-output" => {
+            let file = r.get("seed.json")?;
+            Ok(format!(
+                "```text\n{}\n{}\n{}```",
+                run_header(file),
+                run_table(file).text(),
+                crate::table::run_notes(file)
+            ))
+        }
         "seed-table" => {
             let file = r.get("seed.json")?;
             Ok(format!(
@@ -429,7 +438,11 @@ fn generate(name: &str, r: &mut Results) -> Result<String, String> {
         "http" => {
             let closed = r.get("http-closed.json")?.clone();
             let open = r.get("http-open.json")?;
-            let base = closed.cells.iter().find(|c| c.store == "memory").ok_or("http-closed.json has no memory store")?;
+            let base = closed
+                .cells
+                .iter()
+                .find(|c| c.store == "memory")
+                .ok_or("http-closed.json has no memory store")?;
             let base_ops = Metric::OpsPerSec.values(base);
             let mut s = String::from(
                 "| store | closed loop, 4 connections: req/s | vs memory | open loop at 2,000 req/s: p50 | p99 | p99.9 | non-2xx |\n|---|---:|---:|---:|---:|---:|---:|\n",
@@ -443,13 +456,21 @@ fn generate(name: &str, r: &mut Results) -> Result<String, String> {
                     "baseline".to_owned()
                 } else {
                     match mann_whitney(&base_ops, &ops, ALPHA) {
-                        Significance::P(p) if p < ALPHA => format!("{:.2}x (p={p:.3})", sum.median / median(&base_ops)),
+                        Significance::P(p) if p < ALPHA => {
+                            format!("{:.2}x (p={p:.3})", sum.median / median(&base_ops))
+                        }
                         Significance::P(p) => format!("~ (p={p:.3})"),
                         Significance::TooFew { .. } => "~".into(),
                     }
                 };
-                let lat = open.cells.iter().find(|o| o.store == c.store).and_then(|o| o.latency.iter().find(|l| l.op == "read"));
-                let d = |f: fn(&crate::results::Latency) -> u64| lat.map_or("-".into(), |l| duration_ns(f(l) as f64));
+                let lat = open
+                    .cells
+                    .iter()
+                    .find(|o| o.store == c.store)
+                    .and_then(|o| o.latency.iter().find(|l| l.op == "read"));
+                let d = |f: fn(&crate::results::Latency) -> u64| {
+                    lat.map_or("-".into(), |l| duration_ns(f(l) as f64))
+                };
                 let _ = writeln!(
                     s,
                     "| {} | {} ±{:.0}% | {vs} | {} | {} | {} | {} |",
@@ -459,7 +480,10 @@ fn generate(name: &str, r: &mut Results) -> Result<String, String> {
                     d(|l| l.p50),
                     d(|l| l.p99),
                     d(|l| l.p999),
-                    open.cells.iter().find(|o| o.store == c.store).map_or(0, |o| o.misses),
+                    open.cells
+                        .iter()
+                        .find(|o| o.store == c.store)
+                        .map_or(0, |o| o.misses),
                 );
             }
             let _ = writeln!(
@@ -472,7 +496,8 @@ fn generate(name: &str, r: &mut Results) -> Result<String, String> {
                     human(slowest)
                 )
             } else {
-                "**Verdict:** at least one store serves fewer than 2,000 req/s here; see the table.".to_owned()
+                "**Verdict:** at least one store serves fewer than 2,000 req/s here; see the table."
+                    .to_owned()
             };
             let _ = writeln!(s, "\n{verdict}");
             Ok(s)
@@ -728,6 +753,7 @@ pub fn import_criterion(group_dir: &Path, elements: f64) -> Result<RunFile, Stri
         hot20_share: 0.0,
         reps: cells.first().map_or(0, |c| c.samples.len()),
         rep_seconds: None,
+        warmup_pct: 0,
         timer_cost_ns: 0.0,
         cells,
         stores,

@@ -26,6 +26,10 @@ pub struct Plan {
     /// (store, threads) during warm-up.
     pub rep_time: Duration,
     pub read_mode: ReadMode,
+    /// Operations run untimed before each repetition, in percent of the
+    /// repetition's count (the same stream positions the next repetition
+    /// does not use).
+    pub warmup_pct: u32,
     /// Show a progress bar on stderr.
     pub progress: bool,
 }
@@ -155,7 +159,7 @@ pub fn run(plan: &Plan, entries: Vec<Entry>) -> Result<RunFile, String> {
                 plan.reps,
                 store.entry.name
             ));
-            let warm = (n as usize / 10).max(1);
+            let warm = ((n as usize).saturating_mul(plan.warmup_pct as usize) / 100).max(1);
             store.bench.timed(
                 streams,
                 threads,
@@ -261,6 +265,7 @@ pub fn run(plan: &Plan, entries: Vec<Entry>) -> Result<RunFile, String> {
         hot20_share: generated.hot20_share,
         reps: plan.reps,
         rep_seconds: plan.ops.is_none().then_some(plan.rep_time.as_secs_f64()),
+        warmup_pct: plan.warmup_pct,
         timer_cost_ns: timer_ns,
         cells: out_cells,
         stores,
@@ -405,6 +410,7 @@ mod tests {
             ops: Some(500),
             rep_time: Duration::from_millis(1),
             read_mode: ReadMode::Clone,
+            warmup_pct: 10,
             progress: false,
         }
     }

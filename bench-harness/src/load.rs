@@ -58,12 +58,20 @@ pub fn loopback_addr(url: &str) -> Result<SocketAddr, String> {
         .ok_or_else(|| format!("'{url}' is not an http:// URL"))?;
     let hostport = rest.trim_end_matches('/');
     if hostport.contains('/') {
-        return Err(format!("'{url}': give the server's base URL, without a path"));
+        return Err(format!(
+            "'{url}': give the server's base URL, without a path"
+        ));
     }
-    let has_port = hostport
-        .rsplit_once(':')
-        .is_some_and(|(h, p)| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()) && (!h.contains(':') || h.ends_with(']')));
-    let with_port = if has_port { hostport.to_owned() } else { format!("{hostport}:80") };
+    let has_port = hostport.rsplit_once(':').is_some_and(|(h, p)| {
+        !p.is_empty()
+            && p.chars().all(|c| c.is_ascii_digit())
+            && (!h.contains(':') || h.ends_with(']'))
+    });
+    let with_port = if has_port {
+        hostport.to_owned()
+    } else {
+        format!("{hostport}:80")
+    };
     let addrs: Vec<SocketAddr> = with_port
         .to_socket_addrs()
         .map_err(|e| format!("cannot resolve '{hostport}': {e}"))?
@@ -93,7 +101,8 @@ pub struct Conn {
 
 impl Conn {
     pub fn open(addr: SocketAddr) -> Result<Conn, String> {
-        let stream = TcpStream::connect(addr).map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+        let stream =
+            TcpStream::connect(addr).map_err(|e| format!("cannot connect to {addr}: {e}"))?;
         let _ = stream.set_nodelay(true);
         let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
         let writer = stream.try_clone().map_err(|e| e.to_string())?;
@@ -113,14 +122,23 @@ impl Conn {
             Ok(r) => Ok(r),
             Err(_) => {
                 *self = Conn::open(self.addr)?;
-                self.try_call(method, path, body).map_err(|e| format!("{method} {path}: {e}"))
+                self.try_call(method, path, body)
+                    .map_err(|e| format!("{method} {path}: {e}"))
             }
         }
     }
 
-    fn try_call(&mut self, method: &str, path: &str, body: &str) -> std::io::Result<(u16, Vec<u8>)> {
+    fn try_call(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: &str,
+    ) -> std::io::Result<(u16, Vec<u8>)> {
         self.request.clear();
-        write!(self.request, "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n")?;
+        write!(
+            self.request,
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        )?;
         if !body.is_empty() {
             write!(self.request, "Content-Type: application/json\r\n")?;
         }
@@ -147,7 +165,9 @@ impl Conn {
             if let Some((name, value)) = header.split_once(':') {
                 if name.eq_ignore_ascii_case("content-length") {
                     length = value.trim().parse().unwrap_or(0);
-                } else if name.eq_ignore_ascii_case("transfer-encoding") && value.trim().eq_ignore_ascii_case("chunked") {
+                } else if name.eq_ignore_ascii_case("transfer-encoding")
+                    && value.trim().eq_ignore_ascii_case("chunked")
+                {
                     chunked = true;
                 }
             }
@@ -157,7 +177,8 @@ impl Conn {
             loop {
                 self.line.clear();
                 self.reader.read_line(&mut self.line)?;
-                let size = usize::from_str_radix(self.line.trim(), 16).map_err(std::io::Error::other)?;
+                let size =
+                    usize::from_str_radix(self.line.trim(), 16).map_err(std::io::Error::other)?;
                 let mut chunk = vec![0; size + 2];
                 self.reader.read_exact(&mut chunk)?;
                 if size == 0 {
@@ -203,15 +224,28 @@ fn request_for(kind: OpKind, id: u32, i: usize) -> (&'static str, String, &'stat
         OpKind::Update => (
             "PATCH",
             format!("/tasks/{id}"),
-            if i % 2 == 0 { r#"{"completed":true}"# } else { r#"{"completed":false}"# },
+            if i.is_multiple_of(2) {
+                r#"{"completed":true}"#
+            } else {
+                r#"{"completed":false}"#
+            },
         ),
-        OpKind::Create => ("POST", "/tasks".into(), r#"{"title":"made by storelab load"}"#),
+        OpKind::Create => (
+            "POST",
+            "/tasks".into(),
+            r#"{"title":"made by storelab load"}"#,
+        ),
         OpKind::Delete => ("DELETE", format!("/tasks/{id}"), ""),
         OpKind::GetAll => ("GET", "/tasks?limit=100".into(), ""),
     }
 }
 
-fn connection(plan: &LoadPlan, stream: &Stream, index: usize, start: Instant) -> Result<Seen, String> {
+fn connection(
+    plan: &LoadPlan,
+    stream: &Stream,
+    index: usize,
+    start: Instant,
+) -> Result<Seen, String> {
     let mut conn = Conn::open(plan.addr)?;
     let now = Instant::now();
     if start > now {
@@ -230,7 +264,8 @@ fn connection(plan: &LoadPlan, stream: &Stream, index: usize, start: Instant) ->
             // This connection sends requests index, index+C, ... of the
             // global schedule, each at its due time, late or not.
             Some(rate) => {
-                let due = start + Duration::from_secs_f64((index + i * plan.connections) as f64 / rate);
+                let due =
+                    start + Duration::from_secs_f64((index + i * plan.connections) as f64 / rate);
                 if due >= deadline {
                     break;
                 }
@@ -261,7 +296,8 @@ fn connection(plan: &LoadPlan, stream: &Stream, index: usize, start: Instant) ->
             Err(_) => seen.transport_errors += 1,
         }
         let done = Instant::now();
-        seen.hists[op.kind as usize].saturating_record(done.saturating_duration_since(due).as_nanos().max(1) as u64);
+        seen.hists[op.kind as usize]
+            .saturating_record(done.saturating_duration_since(due).as_nanos().max(1) as u64);
         seen.done_at.push(done.saturating_duration_since(start));
     }
     Ok(seen)
@@ -282,7 +318,9 @@ pub struct LoadOutcome {
 pub fn run(plan: LoadPlan) -> Result<LoadOutcome, String> {
     let (store, _) = health(plan.addr)?;
     let per_conn = match plan.rate {
-        Some(rate) => (rate * plan.duration.as_secs_f64() / plan.connections as f64).ceil() as usize + 1,
+        Some(rate) => {
+            (rate * plan.duration.as_secs_f64() / plan.connections as f64).ceil() as usize + 1
+        }
         None => 1 << 16,
     };
     let mut workload = plan.workload.clone();
@@ -312,7 +350,8 @@ pub fn run(plan: LoadPlan) -> Result<LoadOutcome, String> {
             .collect::<Result<_, String>>()
     })?;
     let mut hists = new_histograms();
-    let mut lateness = Histogram::<u64>::new_with_bounds(1, 100_000_000_000, 3).expect("constant bounds");
+    let mut lateness =
+        Histogram::<u64>::new_with_bounds(1, 100_000_000_000, 3).expect("constant bounds");
     let mut statuses: Vec<(u16, u64)> = Vec::new();
     let mut transport_errors = 0;
     let mut done: Vec<Duration> = Vec::new();
@@ -332,14 +371,23 @@ pub fn run(plan: LoadPlan) -> Result<LoadOutcome, String> {
     }
     statuses.sort_unstable();
     let requests = done.len() as u64;
-    let elapsed = done.iter().max().copied().unwrap_or(plan.duration).max(Duration::from_millis(1));
+    let elapsed = done
+        .iter()
+        .max()
+        .copied()
+        .unwrap_or(plan.duration)
+        .max(Duration::from_millis(1));
     let rps = requests as f64 / elapsed.as_secs_f64();
     // Windows of equal length: each is one throughput sample.
     let window = plan.duration.as_secs_f64() / plan.windows.max(1) as f64;
     let samples = (0..plan.windows.max(1))
         .map(|w| {
             let (lo, hi) = (w as f64 * window, (w + 1) as f64 * window);
-            let n = done.iter().filter(|d| (lo..hi).contains(&d.as_secs_f64())).count().max(1) as u64;
+            let n = done
+                .iter()
+                .filter(|d| (lo..hi).contains(&d.as_secs_f64()))
+                .count()
+                .max(1) as u64;
             let wall_ns = (window * 1e9) as u64;
             Sample {
                 rep: w,
@@ -368,13 +416,21 @@ pub fn run(plan: LoadPlan) -> Result<LoadOutcome, String> {
     let file = RunFile {
         schema: SCHEMA.into(),
         machine: Machine::current(),
-        preset: Some(if plan.rate.is_some() { "http-open-loop" } else { "http-closed-loop" }.into()),
+        preset: Some(
+            if plan.rate.is_some() {
+                "http-open-loop"
+            } else {
+                "http-closed-loop"
+            }
+            .into(),
+        ),
         workload,
         read_mode: ReadMode::Clone,
         zipf_s: None,
         hot20_share: 0.0,
         reps: plan.windows,
         rep_seconds: Some(window),
+        warmup_pct: 0,
         timer_cost_ns: lateness.value_at_quantile(0.5) as f64,
         cells: vec![Cell {
             store: store.clone(),
@@ -386,14 +442,20 @@ pub fn run(plan: LoadPlan) -> Result<LoadOutcome, String> {
             alloc_ops: 0,
             latency,
             latency_every: 1,
-            misses: statuses.iter().filter(|(c, _)| *c == 404).map(|(_, n)| n).sum(),
+            misses: statuses
+                .iter()
+                .filter(|(c, _)| *c == 404)
+                .map(|(_, n)| n)
+                .sum(),
         }],
         stores: vec![StoreInfo {
             name: store,
             about: format!(
                 "over HTTP, {} connections, {}",
                 plan.connections,
-                plan.rate.map_or("closed loop".to_owned(), |r| format!("open loop at {r} req/s"))
+                plan.rate.map_or("closed loop".to_owned(), |r| format!(
+                    "open loop at {r} req/s"
+                ))
             ),
             family: "http".into(),
             heap_bytes_per_task: None,
@@ -407,7 +469,10 @@ pub fn run(plan: LoadPlan) -> Result<LoadOutcome, String> {
         transport_errors,
         requests,
         rps,
-        lateness: (lateness.value_at_quantile(0.5), lateness.value_at_quantile(0.99)),
+        lateness: (
+            lateness.value_at_quantile(0.5),
+            lateness.value_at_quantile(0.99),
+        ),
     })
 }
 
@@ -417,7 +482,10 @@ mod tests {
 
     #[test]
     fn only_loopback_is_accepted() {
-        assert_eq!(loopback_addr("http://127.0.0.1:8080"), Ok("127.0.0.1:8080".parse().expect("addr")));
+        assert_eq!(
+            loopback_addr("http://127.0.0.1:8080"),
+            Ok("127.0.0.1:8080".parse().expect("addr"))
+        );
         assert!(loopback_addr("http://localhost:8080/").is_ok());
         assert!(loopback_addr("http://[::1]:9000").is_ok());
         assert!(loopback_addr("http://127.3.4.5:1").is_ok());

@@ -32,6 +32,9 @@ pub struct RunFile {
     pub reps: usize,
     /// Target seconds per repetition (None when --ops fixed the count).
     pub rep_seconds: Option<f64>,
+    /// Untimed operations before each repetition, percent of its count.
+    #[serde(default)]
+    pub warmup_pct: u32,
     /// Median cost of the clock pair around each sampled latency, ns.
     pub timer_cost_ns: f64,
     pub cells: Vec<Cell>,
@@ -185,7 +188,10 @@ impl RunFile {
             crate::compare::check_same_work(&out, &f)?;
             for c in f.cells {
                 if out.cell(&c.store, c.threads).is_some() {
-                    return Err(format!("{} x{} appears in two of the merged runs", c.store, c.threads));
+                    return Err(format!(
+                        "{} x{} appears in two of the merged runs",
+                        c.store, c.threads
+                    ));
                 }
                 out.cells.push(c);
             }

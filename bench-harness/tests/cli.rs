@@ -85,13 +85,34 @@ fn bad_input_is_refused_with_a_clear_message() {
     );
     refuses(&["run", "--preset", "nonsense"], "invalid value 'nonsense'");
     refuses(&["frobnicate"], "unrecognized subcommand");
-    refuses(&["load", "--url", "http://192.168.0.1:8080", "--duration", "1s"], "not a loopback address");
-    refuses(&["load", "--url", "http://127.0.0.1:1", "--connections", "0"], "--connections must be 1 to");
-    refuses(&["load", "--url", "http://127.0.0.1:1", "--rate=-5"], "--rate must be above 0");
-    refuses(&["load", "--url", "http://127.0.0.1:1", "--duration", "1s"], "cannot connect");
+    refuses(
+        &[
+            "load",
+            "--url",
+            "http://192.168.0.1:8080",
+            "--duration",
+            "1s",
+        ],
+        "not a loopback address",
+    );
+    refuses(
+        &["load", "--url", "http://127.0.0.1:1", "--connections", "0"],
+        "--connections must be 1 to",
+    );
+    refuses(
+        &["load", "--url", "http://127.0.0.1:1", "--rate=-5"],
+        "--rate must be above 0",
+    );
+    refuses(
+        &["load", "--url", "http://127.0.0.1:1", "--duration", "1s"],
+        "cannot connect",
+    );
     refuses(&["serve", "--store", "unsync"], "cannot serve HTTP");
     refuses(&["serve", "--store", "btree"], "unknown store 'btree'");
-    refuses(&["compare", "/nonexistent/a.json", "/nonexistent/b.json"], "cannot read /nonexistent/a.json");
+    refuses(
+        &["compare", "/nonexistent/a.json", "/nonexistent/b.json"],
+        "cannot read /nonexistent/a.json",
+    );
 }
 
 #[test]

@@ -362,8 +362,11 @@ pub struct Background {
 
 /// Serves `router` on `addr` (port 0 for any free port) on a new thread.
 pub fn spawn_background(addr: SocketAddr, router: Router) -> Result<Background, String> {
-    let std_listener = std::net::TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    std_listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let std_listener =
+        std::net::TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    std_listener
+        .set_nonblocking(true)
+        .map_err(|e| e.to_string())?;
     let bound = std_listener.local_addr().map_err(|e| e.to_string())?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::Builder::new()

@@ -179,7 +179,9 @@ async fn bad_input_gets_the_right_status_and_a_json_error() {
         "{{\"title\": \"{}\"}}",
         "x".repeat(task_api::BODY_LIMIT + 1)
     );
-    let cases: Vec<(Method, &str, Option<&str>, String, StatusCode, &str)> = vec![
+    // (method, path, content type, body, expected status, expected error code)
+    type Case<'a> = (Method, &'a str, Option<&'a str>, String, StatusCode, &'a str);
+    let cases: Vec<Case> = vec![
         (
             Method::POST,
             "/tasks",

@@ -180,7 +180,14 @@ async fn bad_input_gets_the_right_status_and_a_json_error() {
         "x".repeat(task_api::BODY_LIMIT + 1)
     );
     // (method, path, content type, body, expected status, expected error code)
-    type Case<'a> = (Method, &'a str, Option<&'a str>, String, StatusCode, &'a str);
+    type Case<'a> = (
+        Method,
+        &'a str,
+        Option<&'a str>,
+        String,
+        StatusCode,
+        &'a str,
+    );
     let cases: Vec<Case> = vec![
         (
             Method::POST,

@@ -15,7 +15,8 @@ pub struct Machine {
     pub kernel: String,
     pub rustc: String,
     pub git_commit: String,
-    /// Whether the working tree had uncommitted changes.
+    /// Whether the working tree had uncommitted source changes (outside
+    /// `results/`).
     pub git_dirty: bool,
     /// UTC, RFC 3339.
     pub date: String,

@@ -52,6 +52,16 @@ pub fn regenerate(doc: &str, results_dir: &Path) -> Result<String, String> {
             .find(" -->")
             .ok_or_else(|| "an unclosed '<!-- gen:' marker".to_owned())?;
         let name = &tail["<!-- gen:".len()..name_end];
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            // Not a marker (prose that quotes one): keep it as text.
+            out += "<!-- gen:";
+            rest = &tail["<!-- gen:".len()..];
+            continue;
+        }
         let close = format!("<!-- /gen:{name} -->");
         let end = tail
             .find(&close)

@@ -37,8 +37,20 @@ impl Machine {
                 .or_else(|| run("rustc", &["--version"]))
                 .unwrap_or_else(|| "unknown".into()),
             git_commit: run("git", &["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown".into()),
-            git_dirty: run("git", &["status", "--porcelain", "--untracked-files=no"])
-                .is_some_and(|s| !s.is_empty()),
+            // Source changes only: result files rewritten by a series of
+            // runs do not make the code that measured them dirty.
+            git_dirty: run(
+                "git",
+                &[
+                    "status",
+                    "--porcelain",
+                    "--untracked-files=no",
+                    "--",
+                    ".",
+                    ":(exclude)results",
+                ],
+            )
+            .is_some_and(|s| !s.is_empty()),
             date: run("date", &["-u", "+%Y-%m-%dT%H:%M:%SZ"]).unwrap_or_else(|| "unknown".into()),
             command: std::env::args().collect::<Vec<_>>().join(" "),
         }

@@ -130,8 +130,10 @@ fn execute<S: TaskStore, const VISIT: bool>(
             // serializing the list would reach each task), none is cloned
             // beyond what the store's snapshot itself does.
             let snapshot = store.snapshot();
-            let (n, mix) = snapshot.iter().fold((0u64, 0usize), |(n, mix), t| {
-                (n + 1, mix ^ Arc::as_ptr(t) as usize)
+            let (mut n, mut mix) = (0u64, 0usize);
+            snapshot.for_each(|t| {
+                n += 1;
+                mix ^= Arc::as_ptr(t) as usize;
             });
             black_box(mix);
             tally.listed += n;

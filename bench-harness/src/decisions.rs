@@ -155,12 +155,12 @@ fn command(file: &RunFile) -> String {
 
 fn block(claim: &str, log_figure: &str, ours: &[String], cmd: &str, verdict: &str) -> String {
     let mut s = String::new();
-    let label = if claim.starts_with("Target") {
-        "Target"
-    } else {
-        "The log"
+    // "Target 1: ..." is the target, labelled as such; anything else
+    // is the log's claim.
+    let (label, claim) = match claim.split_once(": ") {
+        Some((label, rest)) if label.starts_with("Target") => (label, rest),
+        _ => ("The log", claim),
     };
-    let claim = claim.strip_prefix("Target ").unwrap_or(claim);
     let _ = writeln!(s, "- **{label}:** {claim} {log_figure}");
     let _ = writeln!(s, "- **Here:**");
     for o in ours {

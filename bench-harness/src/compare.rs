@@ -236,15 +236,8 @@ pub fn against_baseline(
             known.join(", ")
         ));
     }
-    let limits: Vec<&str> = file
-        .stores
-        .iter()
-        .filter(|s| s.family == "limit")
-        .map(|s| s.name.as_str())
-        .collect();
-    let mut threads: Vec<usize> = file.cells.iter().map(|c| c.threads).collect();
-    threads.sort_unstable();
-    threads.dedup();
+    let limits = file.limits();
+    let threads = file.thread_counts();
     let unit = metric.name();
     let mut t = Table::new(&[
         "store",

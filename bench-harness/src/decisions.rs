@@ -140,10 +140,7 @@ fn line(a_name: &str, b_name: &str, v: &Versus) -> String {
 }
 
 fn threads_of(file: &RunFile) -> Vec<usize> {
-    let mut t: Vec<usize> = file.cells.iter().map(|c| c.threads).collect();
-    t.sort_unstable();
-    t.dedup();
-    t
+    file.thread_counts()
 }
 
 fn command(file: &RunFile) -> String {

@@ -210,20 +210,7 @@ pub fn run(plan: &Plan, entries: Vec<Entry>) -> Result<RunFile, String> {
         let hists = store
             .bench
             .latency(streams, threads, n as usize, every, plan.read_mode);
-        let latency = OpKind::ALL
-            .iter()
-            .zip(hists.iter())
-            .filter(|(_, h)| !h.is_empty())
-            .map(|(kind, h)| Latency {
-                op: kind.name().into(),
-                count: h.len(),
-                p50: h.value_at_quantile(0.50),
-                p90: h.value_at_quantile(0.90),
-                p99: h.value_at_quantile(0.99),
-                p999: h.value_at_quantile(0.999),
-                max: h.max(),
-            })
-            .collect();
+        let latency = Latency::from_histograms(&hists);
         bar.inc(1);
         out_cells.push(Cell {
             store: store.entry.name.into(),

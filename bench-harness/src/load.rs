@@ -399,20 +399,7 @@ pub fn run(plan: LoadPlan) -> Result<LoadOutcome, String> {
             }
         })
         .collect();
-    let latency = OpKind::ALL
-        .iter()
-        .zip(hists.iter())
-        .filter(|(_, h)| !h.is_empty())
-        .map(|(kind, h)| Latency {
-            op: kind.name().into(),
-            count: h.len(),
-            p50: h.value_at_quantile(0.5),
-            p90: h.value_at_quantile(0.9),
-            p99: h.value_at_quantile(0.99),
-            p999: h.value_at_quantile(0.999),
-            max: h.max(),
-        })
-        .collect();
+    let latency = Latency::from_histograms(&hists);
     let file = RunFile {
         schema: SCHEMA.into(),
         machine: Machine::current(),

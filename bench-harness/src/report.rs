@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use crate::results::{Metric, RunFile};
@@ -135,17 +136,7 @@ fn throughput_plot(file: &RunFile, path: &Path) -> PlotResult {
         .y_label_formatter(&|y| human(*y))
         .draw()
         .map_err(plot_err)?;
-    for (i, (name, pts)) in series.iter().enumerate() {
-        let c = color(i);
-        chart
-            .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))
-            .map_err(plot_err)?
-            .label(name.as_str())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
-        chart
-            .draw_series(pts.iter().map(|p| Circle::new(*p, 4, c.filled())))
-            .map_err(plot_err)?;
-    }
+    lines(&mut chart, &series, 4)?;
     legend(&mut chart, SeriesLabelPosition::LowerRight)?;
     area.present().map_err(plot_err)
 }
@@ -216,19 +207,7 @@ fn latency_plot(file: &RunFile, path: &Path) -> PlotResult {
             })
             .draw()
             .map_err(plot_err)?;
-        for (i, (name, pts)) in series.iter().enumerate() {
-            let c = color(i);
-            chart
-                .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))
-                .map_err(plot_err)?
-                .label(name.as_str())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
-                });
-            chart
-                .draw_series(pts.iter().map(|p| Circle::new(*p, 3, c.filled())))
-                .map_err(plot_err)?;
-        }
+        lines(&mut chart, &series, 3)?;
         legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     }
     area.present().map_err(plot_err)
@@ -285,6 +264,30 @@ fn alloc_plot(file: &RunFile, path: &Path) -> PlotResult {
             .map_err(plot_err)?;
     }
     area.present().map_err(plot_err)
+}
+
+/// A chart with linear x and logarithmic y, as throughput and latency use.
+type LogChart<'a, 'b> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, LogCoord<f64>>>;
+
+/// One labelled line with points per series, in the palette's colours.
+fn lines(
+    chart: &mut LogChart<'_, '_>,
+    series: &[(String, Vec<(f64, f64)>)],
+    point: u32,
+) -> PlotResult {
+    for (i, (name, pts)) in series.iter().enumerate() {
+        let c = color(i);
+        chart
+            .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))
+            .map_err(plot_err)?
+            .label(name.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+        chart
+            .draw_series(pts.iter().map(|p| Circle::new(*p, point, c.filled())))
+            .map_err(plot_err)?;
+    }
+    Ok(())
 }
 
 fn legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(

@@ -140,7 +140,46 @@ impl Metric {
     }
 }
 
+impl Latency {
+    /// One entry per operation kind that has samples, from the per-kind
+    /// histograms (indexed by `OpKind as usize`).
+    pub fn from_histograms(hists: &[hdrhistogram::Histogram<u64>; 5]) -> Vec<Latency> {
+        workload::OpKind::ALL
+            .iter()
+            .zip(hists.iter())
+            .filter(|(_, h)| !h.is_empty())
+            .map(|(kind, h)| Latency {
+                op: kind.name().into(),
+                count: h.len(),
+                p50: h.value_at_quantile(0.50),
+                p90: h.value_at_quantile(0.90),
+                p99: h.value_at_quantile(0.99),
+                p999: h.value_at_quantile(0.999),
+                max: h.max(),
+            })
+            .collect()
+    }
+}
+
 impl RunFile {
+    /// The stores that are limits (floors and the harness's own cost), which
+    /// "best store" comparisons leave out.
+    pub fn limits(&self) -> Vec<&str> {
+        self.stores
+            .iter()
+            .filter(|s| s.family == "limit")
+            .map(|s| s.name.as_str())
+            .collect()
+    }
+
+    /// The thread counts the run measured, ascending.
+    pub fn thread_counts(&self) -> Vec<usize> {
+        let mut t: Vec<usize> = self.cells.iter().map(|c| c.threads).collect();
+        t.sort_unstable();
+        t.dedup();
+        t
+    }
+
     /// The cell for (store, threads).
     pub fn cell(&self, store: &str, threads: usize) -> Option<&Cell> {
         self.cells

@@ -158,6 +158,21 @@ fn drive<S: TaskStore, const VISIT: bool>(
     tally
 }
 
+/// [`drive`] with the read mode chosen once, outside the loop.
+fn drive_as<S: TaskStore>(
+    read: ReadMode,
+    store: &S,
+    stream: &Stream,
+    start: usize,
+    n: usize,
+    ctx: &Ctx,
+) -> Tally {
+    match read {
+        ReadMode::Clone => drive::<S, false>(store, stream, start, n, ctx),
+        ReadMode::Visit => drive::<S, true>(store, stream, start, n, ctx),
+    }
+}
+
 /// The latency loop: as [`drive`], timing one operation in `every`.
 fn drive_sampled<S: TaskStore, const VISIT: bool>(
     store: &S,
@@ -335,9 +350,8 @@ impl<S: TaskStore + 'static> Bench for Benched<S> {
         n: usize,
         read: ReadMode,
     ) -> Timed {
-        let (results, wall) = self.on_threads(streams, threads, |store, stream, ctx| match read {
-            ReadMode::Clone => drive::<S, false>(store, stream, start, n, ctx),
-            ReadMode::Visit => drive::<S, true>(store, stream, start, n, ctx),
+        let (results, wall) = self.on_threads(streams, threads, |store, stream, ctx| {
+            drive_as(read, store, stream, start, n, ctx)
         });
         let mut tally = Tally::default();
         let mut per_thread = Vec::with_capacity(threads);
@@ -373,10 +387,7 @@ impl<S: TaskStore + 'static> Bench for Benched<S> {
                     let ctx = Ctx::new(t);
                     ready.wait();
                     go.wait();
-                    match read {
-                        ReadMode::Clone => drive::<S, false>(store, stream, 0, n, &ctx),
-                        ReadMode::Visit => drive::<S, true>(store, stream, 0, n, &ctx),
-                    };
+                    drive_as(read, store, stream, 0, n, &ctx);
                     done.wait();
                 });
             }

@@ -170,15 +170,8 @@ pub fn run_table(file: &RunFile) -> Table {
         "heap B/task",
         "imbalance",
     ]);
-    let limits: Vec<&str> = file
-        .stores
-        .iter()
-        .filter(|s| s.family == "limit")
-        .map(|s| s.name.as_str())
-        .collect();
-    let mut threads: Vec<usize> = file.cells.iter().map(|c| c.threads).collect();
-    threads.sort_unstable();
-    threads.dedup();
+    let limits = file.limits();
+    let threads = file.thread_counts();
     for th in threads {
         let best = file
             .cells

@@ -15,20 +15,14 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::ptr;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossbeam_utils::CachePadded;
 
-/// Counts kept per thread. Only the owning thread writes; any thread reads.
-struct Block {
-    allocs: AtomicU64,
-    alloc_bytes: AtomicU64,
-    frees: AtomicU64,
-    free_bytes: AtomicU64,
-    next: *mut CachePadded<Block>,
-}
+use super::blocks::real::{Block, List};
 
-static HEAD: AtomicPtr<CachePadded<Block>> = AtomicPtr::new(ptr::null_mut());
+/// Every thread's counter block (model-checked with loom in `blocks`).
+static BLOCKS: List = List::new();
 static INSTALLED: AtomicBool = AtomicBool::new(false);
 static COUNTING: AtomicBool = AtomicBool::new(false);
 
@@ -96,19 +90,12 @@ pub fn counted<R>(f: impl FnOnce() -> R) -> (R, Totals) {
 /// very moment may or may not be counted yet).
 pub fn totals() -> Totals {
     let mut sum = Totals::default();
-    // Acquire pairs with the Release in `register`: a block reached through
-    // the list is fully initialized.
-    let mut at = HEAD.load(Ordering::Acquire);
-    while !at.is_null() {
-        // SAFETY: blocks are leaked on registration and never freed, so
-        // every pointer in the list stays valid for the life of the process.
-        let block = unsafe { &*at };
+    BLOCKS.for_each(|block| {
         sum.allocs += block.allocs.load(Ordering::Relaxed);
         sum.alloc_bytes += block.alloc_bytes.load(Ordering::Relaxed);
         sum.frees += block.frees.load(Ordering::Relaxed);
         sum.free_bytes += block.free_bytes.load(Ordering::Relaxed);
-        at = block.next;
-    }
+    });
     sum
 }
 
@@ -154,25 +141,14 @@ fn register() -> *const CachePadded<Block> {
     if raw.is_null() {
         return ptr::null();
     }
-    let mut head = HEAD.load(Ordering::Relaxed);
-    loop {
-        // SAFETY: `raw` is a fresh, properly aligned allocation for one block
-        // that no other thread can see until the compare-exchange below.
-        unsafe {
-            raw.write(CachePadded::new(Block {
-                allocs: AtomicU64::new(0),
-                alloc_bytes: AtomicU64::new(0),
-                frees: AtomicU64::new(0),
-                free_bytes: AtomicU64::new(0),
-                next: head,
-            }));
-        }
-        // Release publishes the initialized block to readers of HEAD.
-        match HEAD.compare_exchange_weak(head, raw, Ordering::Release, Ordering::Relaxed) {
-            Ok(_) => return raw,
-            Err(now) => head = now,
-        }
+    // SAFETY: `raw` is a fresh allocation with the block's layout; writing
+    // initializes it, and no other thread can see it until `push`. Blocks
+    // are never freed, as `push` requires.
+    unsafe {
+        raw.write(CachePadded::new(Block::new()));
+        BLOCKS.push(raw);
     }
+    raw
 }
 
 #[inline]
@@ -189,17 +165,11 @@ fn count(bytes: usize, freed: bool) {
     }
     // SAFETY: registered blocks are never freed.
     let block = unsafe { &*block };
-    // Only this thread writes its block, so a load and a store suffice (no
-    // read-modify-write); Relaxed, since readers only need each counter's
-    // own value, and a thread's later `totals()` is ordered by whatever
-    // synchronization told it the work was done (a join, a barrier).
-    let (n, b) = if freed {
-        (&block.frees, &block.free_bytes)
+    if freed {
+        Block::add(&block.frees, &block.free_bytes, bytes as u64);
     } else {
-        (&block.allocs, &block.alloc_bytes)
-    };
-    n.store(n.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-    b.store(b.load(Ordering::Relaxed) + bytes as u64, Ordering::Relaxed);
+        Block::add(&block.allocs, &block.alloc_bytes, bytes as u64);
+    }
 }
 
 // SAFETY: every method forwards to `System` with the caller's arguments

@@ -1,3 +1,4 @@
 //! What the harness measures beside time.
 
 pub mod alloc;
+pub mod blocks;

@@ -53,6 +53,18 @@ macro_rules! block_list {
             }
         }
 
+        impl Default for Block {
+            fn default() -> Block {
+                Block::new()
+            }
+        }
+
+        impl Default for List {
+            fn default() -> List {
+                List::new()
+            }
+        }
+
         /// The list of every block ever registered.
         pub struct List {
             head: AtomicPtr<CachePadded<Block>>,

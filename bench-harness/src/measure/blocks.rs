@@ -161,6 +161,7 @@ mod model {
                         let bytes = b.alloc_bytes.load(Ordering::Relaxed);
                         assert!(allocs <= 1 && bytes <= 16, "a count no owner wrote");
                         assert_eq!(b.frees.load(Ordering::Relaxed), 0);
+                        assert_eq!(b.free_bytes.load(Ordering::Relaxed), 0);
                     });
                     assert!(seen <= 2);
                 })

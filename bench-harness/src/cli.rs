@@ -273,7 +273,40 @@ struct RunArgs {
     quiet: bool,
 }
 
-/// Runs the command line; errors are printed and exit non-zero.
+/// Why a command did not succeed. Each kind has its exit code, as ripgrep's
+/// and benchstat's users expect: 0 success, 1 a finding, 2 an error.
+#[derive(Debug)]
+pub enum Failure {
+    /// The command ran and found something wrong with what it checked: a
+    /// significant regression, a gate regression, a stale document. Exit 1.
+    Finding(String),
+    /// Bad usage, bad input, or an I/O error: nothing was checked. Exit 2.
+    Error(String),
+}
+
+impl Failure {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Failure::Finding(_) => 1,
+            Failure::Error(_) => 2,
+        }
+    }
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Failure::Error(message)
+    }
+}
+
+impl From<&str> for Failure {
+    fn from(message: &str) -> Self {
+        Failure::Error(message.to_owned())
+    }
+}
+
+/// Runs the command line; failures are printed and exit 1 (a finding) or
+/// 2 (an error).
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -305,7 +338,11 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
+        Err(Failure::Finding(message)) => {
+            eprintln!("storelab: {message}");
+            ExitCode::from(1)
+        }
+        Err(Failure::Error(message)) => {
             eprintln!("storelab: error: {message}");
             ExitCode::from(2)
         }
@@ -395,21 +432,7 @@ pub fn parse_duration(raw: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-/// Fails early if `path` cannot be written, before minutes of measuring.
-fn check_writable(path: &Path) -> Result<(), String> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    }
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map(drop)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
-}
-
-fn run(args: RunArgs) -> Result<(), String> {
+fn run(args: RunArgs) -> Result<(), Failure> {
     let (keys, mix, rep_secs, stream_len) = args.preset.defaults();
     let keys = args.keys.unwrap_or(keys);
     if keys == 0 {
@@ -446,10 +469,11 @@ fn run(args: RunArgs) -> Result<(), String> {
             return Err(format!(
                 "store '{}' runs on one thread only; include 1 in --threads",
                 e.name
-            ));
+            )
+            .into());
         }
     }
-    check_writable(&args.out)?;
+    crate::results::check_writable(&args.out)?;
     if args.reps < 6 {
         eprintln!(
             "storelab: note: {} reps give no 95% confidence interval; use 6 or more",
@@ -485,12 +509,9 @@ fn run(args: RunArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn compare(args: CompareArgs) -> Result<(), String> {
+fn compare(args: CompareArgs) -> Result<(), Failure> {
     if !(args.alpha > 0.0 && args.alpha < 1.0) {
-        return Err(format!(
-            "--alpha must be between 0 and 1, got {}",
-            args.alpha
-        ));
+        return Err(format!("--alpha must be between 0 and 1, got {}", args.alpha).into());
     }
     if args
         .fail_on_regression
@@ -539,10 +560,10 @@ fn compare(args: CompareArgs) -> Result<(), String> {
                         .iter()
                         .map(|r| format!("{} x{} {:+.1}%", r.store, r.threads, r.delta_pct))
                         .collect();
-                    return Err(format!(
+                    return Err(Failure::Finding(format!(
                         "significant regression past {pct}%: {}",
                         rows.join(", ")
-                    ));
+                    )));
                 }
             }
             Ok(())
@@ -554,7 +575,7 @@ fn compare(args: CompareArgs) -> Result<(), String> {
     }
 }
 
-fn gate(args: GateArgs) -> Result<(), String> {
+fn gate(args: GateArgs) -> Result<(), Failure> {
     use crate::gate;
     if !(args.tolerance.is_finite() && args.tolerance >= 0.0) {
         return Err("--tolerance takes a non-negative percentage".into());
@@ -582,12 +603,12 @@ fn gate(args: GateArgs) -> Result<(), String> {
     print!("{}", gate::table(&verdicts).text());
     let failed = verdicts.iter().filter(|v| !v.failures.is_empty()).count();
     if failed > 0 {
-        return Err(format!(
+        return Err(Failure::Finding(format!(
             "{failed} benchmark(s) regressed against {} (instructions past {}% or any new allocation); \
              if the change is intended, run scripts/bless and commit the baseline",
             args.baseline.display(),
             args.tolerance
-        ));
+        )));
     }
     println!(
         "gate: {} benchmarks within {}% instructions and no new allocations",
@@ -597,16 +618,16 @@ fn gate(args: GateArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn decisions(args: DecisionsArgs) -> Result<(), String> {
+fn decisions(args: DecisionsArgs) -> Result<(), Failure> {
     let doc = std::fs::read_to_string(&args.doc)
         .map_err(|e| format!("cannot read {}: {e}", args.doc.display()))?;
     let new = crate::decisions::regenerate(&doc, &args.results)?;
     if args.check {
         if new != doc {
-            return Err(format!(
+            return Err(Failure::Finding(format!(
                 "{} is stale: run scripts/regen",
                 args.doc.display()
-            ));
+            )));
         }
         println!(
             "{} is up to date with {}",
@@ -621,7 +642,7 @@ fn decisions(args: DecisionsArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn import_criterion(args: ImportArgs) -> Result<(), String> {
+fn import_criterion(args: ImportArgs) -> Result<(), Failure> {
     if !(args.elements.is_finite() && args.elements > 0.0) {
         return Err("--elements must be positive".into());
     }
@@ -635,7 +656,7 @@ fn import_criterion(args: ImportArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn serve(args: ServeArgs) -> Result<(), String> {
+fn serve(args: ServeArgs) -> Result<(), Failure> {
     let entries = registry::select(&args.store)?;
     let [entry] = entries.as_slice() else {
         return Err("serve one store at a time".into());
@@ -650,33 +671,27 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         "storelab: prefilling {} with {} tasks",
         entry.name, args.prefill
     );
-    task_api::run_blocking(args.addr, build(args.prefill))
+    Ok(task_api::run_blocking(args.addr, build(args.prefill))?)
 }
 
-fn load(args: LoadArgs) -> Result<(), String> {
+fn load(args: LoadArgs) -> Result<(), Failure> {
     use crate::load::{self, LoadPlan};
     let addr = load::loopback_addr(&args.url)?;
     let duration = parse_duration(&args.duration)?;
     if duration > load::MAX_DURATION {
-        return Err(format!("--duration is at most {:?}", load::MAX_DURATION));
+        return Err(format!("--duration is at most {:?}", load::MAX_DURATION).into());
     }
     if args.connections == 0 || args.connections > load::MAX_CONNECTIONS {
-        return Err(format!(
-            "--connections must be 1 to {}",
-            load::MAX_CONNECTIONS
-        ));
+        return Err(format!("--connections must be 1 to {}", load::MAX_CONNECTIONS).into());
     }
     if let Some(rate) = args.rate
         && !(rate > 0.0 && rate <= load::MAX_RATE)
     {
-        return Err(format!(
-            "--rate must be above 0 and at most {}",
-            load::MAX_RATE
-        ));
+        return Err(format!("--rate must be above 0 and at most {}", load::MAX_RATE).into());
     }
     let mix = args.mix.parse::<Mix>()?;
     let dist = args.dist.parse::<KeyDist>()?;
-    check_writable(&args.out)?;
+    crate::results::check_writable(&args.out)?;
     let keys = match args.keys {
         Some(k) => k,
         None => {
@@ -751,7 +766,7 @@ fn load(args: LoadArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn merge(args: MergeArgs) -> Result<(), String> {
+fn merge(args: MergeArgs) -> Result<(), Failure> {
     let files = args
         .files
         .iter()
@@ -767,7 +782,7 @@ fn merge(args: MergeArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn report(args: ReportArgs) -> Result<(), String> {
+fn report(args: ReportArgs) -> Result<(), Failure> {
     let files: Vec<(PathBuf, RunFile)> = args
         .files
         .iter()

@@ -125,8 +125,7 @@ impl GateFile {
 
     pub fn write(&self, path: &Path) -> Result<(), String> {
         let json = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;
-        std::fs::write(path, json + "\n")
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))
+        crate::results::write_file(path, (json + "\n").as_bytes())
     }
 }
 

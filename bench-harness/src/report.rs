@@ -73,7 +73,7 @@ pub fn write_report(files: &[(PathBuf, RunFile)], out: &Path) -> Result<Vec<Path
             written.push(svg);
         }
     }
-    std::fs::write(out, md).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    crate::results::write_file(out, md.as_bytes())?;
     written.push(out.to_owned());
     Ok(written)
 }

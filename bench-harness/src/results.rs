@@ -246,14 +246,9 @@ impl RunFile {
 
     /// Writes the JSON file and a CSV of every sample beside it.
     pub fn write(&self, path: &Path) -> Result<(), String> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        }
         let json = serde_json::to_string_pretty(self)
             .map_err(|e| format!("cannot encode results: {e}"))?;
-        std::fs::write(path, json + "\n")
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        write_file(path, (json + "\n").as_bytes())?;
         let csv_path = path.with_extension("csv");
         let mut csv = Vec::new();
         let _ = writeln!(
@@ -277,7 +272,66 @@ impl RunFile {
                 );
             }
         }
-        std::fs::write(&csv_path, csv)
-            .map_err(|e| format!("cannot write {}: {e}", csv_path.display()))
+        write_file(&csv_path, &csv)
     }
+}
+
+/// Writes `bytes` to `path` whole or not at all: into a temporary file beside
+/// it, then renamed over it, so a failure never leaves an empty or partial
+/// file behind. Creates the parent directories.
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    if let Some(dir) = dir {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let name = path
+        .file_name()
+        .ok_or_else(|| format!("{} names no file", path.display()))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".{}.tmp", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("cannot write {}: {e}", path.display())
+    })
+}
+
+/// Fails early if `path` could not be written, before minutes of measuring,
+/// and without creating anything: the nearest existing ancestor directory must
+/// accept a new file (probed with a file that is removed at once), and `path`
+/// must not be a directory.
+pub fn check_writable(path: &Path) -> Result<(), String> {
+    if path.is_dir() {
+        return Err(format!("{} is a directory, not a file", path.display()));
+    }
+    let mut dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    while !dir.exists() {
+        dir = dir
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+    }
+    if !dir.is_dir() {
+        return Err(format!(
+            "cannot write {}: {} is not a directory",
+            path.display(),
+            dir.display()
+        ));
+    }
+    let probe = dir.join(format!(".storelab-probe-{}", std::process::id()));
+    std::fs::File::create(&probe)
+        .and_then(|_| std::fs::remove_file(&probe))
+        .map_err(|e| {
+            format!(
+                "cannot write {}: {e} (in {})",
+                path.display(),
+                dir.display()
+            )
+        })
 }

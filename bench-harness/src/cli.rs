@@ -31,6 +31,8 @@ enum Command {
     List,
     /// Run a workload over stores and thread counts; print a table, write results.
     Run(RunArgs),
+    /// Print the table of a run file, as `run` printed it.
+    Show(ShowArgs),
     /// Compare two run files (OLD NEW), or the stores of one file against a baseline store.
     Compare(CompareArgs),
     /// Write a Markdown report with SVG plots from run files.
@@ -47,6 +49,12 @@ enum Command {
     Load(LoadArgs),
     /// Join run files of the same work into one.
     Merge(MergeArgs),
+}
+
+#[derive(Args, Debug)]
+struct ShowArgs {
+    /// A run file written by `storelab run`.
+    file: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -327,6 +335,9 @@ pub fn main() -> ExitCode {
             Ok(())
         }
         Command::Run(args) => run(args),
+        Command::Show(args) => RunFile::read(&args.file)
+            .map(|f| print_run(&f))
+            .map_err(Failure::from),
         Command::Compare(args) => compare(args),
         Command::Report(args) => report(args),
         Command::Gate(args) => gate(args),
@@ -500,13 +511,18 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     };
     let file = lab::run(&plan, entries)?;
     file.write(&args.out)?;
-    print!("{}", table::run_header(&file));
-    println!();
-    print!("{}", table::run_table(&file).text());
-    println!();
-    print!("{}", table::run_notes(&file));
+    print_run(&file);
     println!("results: {} (and .csv)", args.out.display());
     Ok(())
+}
+
+/// The header, table and notes of a run.
+fn print_run(file: &RunFile) {
+    print!("{}", table::run_header(file));
+    println!();
+    print!("{}", table::run_table(file).text());
+    println!();
+    print!("{}", table::run_notes(file));
 }
 
 fn compare(args: CompareArgs) -> Result<(), Failure> {

@@ -6,12 +6,12 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use task_model::TaskId;
 
-use crate::machine::Machine;
+use storelab_results::{Cell, Imbalance, Latency, Machine, RunFile, SCHEMA, Sample, StoreInfo};
+use workload::{OpKind, ReadMode, Workload};
+
+use crate::Entry;
 use crate::measure::alloc;
-use crate::registry::Entry;
-use crate::results::{Cell, Imbalance, Latency, RunFile, SCHEMA, Sample, StoreInfo};
-use crate::run::{Bench, ReadMode, Tally, timer_cost_ns};
-use workload::{OpKind, Workload};
+use crate::run::{Bench, Tally, timer_cost_ns};
 
 /// How long and how often to measure.
 #[derive(Clone, Debug)]
@@ -105,7 +105,7 @@ pub fn run(plan: &Plan, entries: Vec<Entry>) -> Result<RunFile, String> {
         let info = StoreInfo {
             name: entry.name.into(),
             about: entry.about.into(),
-            family: format!("{:?}", entry.family).to_lowercase(),
+            family: entry.family,
             heap_bytes_per_task: heap,
             shard_imbalance,
             walk_ns: None,
@@ -345,7 +345,7 @@ mod tests {
     use task_model::{SnapshotGuarantee, Task, TaskDraft, TaskPatch, TaskStore};
 
     use super::*;
-    use crate::registry::Family;
+    use crate::Family;
     use crate::run::bench;
     use workload::{HotKeys, KeyDist, Mix};
 
@@ -403,15 +403,7 @@ mod tests {
     }
 
     fn entry(name: &'static str, build: fn(usize) -> Box<dyn Bench>) -> Entry {
-        Entry {
-            name,
-            about: "test store",
-            family: Family::Log,
-            build,
-            single_thread: false,
-            stores_nothing: false,
-            serve: None,
-        }
+        Entry::new(name, Family::Log, "test store", build)
     }
 
     #[test]

@@ -25,21 +25,8 @@ use hdrhistogram::Histogram;
 use task_model::{NewTask, TaskDraft, TaskId, TaskPatch, TaskStore, Timestamp};
 
 use crate::measure::alloc;
-use workload::{OpKind, Stream};
-
-/// How a read gets at its task.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum ReadMode {
-    /// `get`: clone the task's `Arc` out of the store, as the log's API
-    /// returns a `*Task` (the default).
-    Clone,
-    /// `get_with`: look at the task in place, without touching its
-    /// reference count where the store allows.
-    Visit,
-}
+use storelab_results::new_histograms;
+use workload::{OpKind, ReadMode, Stream};
 
 /// What a loop over operations found, beside its timing.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -439,13 +426,6 @@ impl<S: TaskStore + 'static> Bench for Benched<S> {
     fn walk(&self) -> Option<usize> {
         self.walk.map(|f| f(&self.store))
     }
-}
-
-/// One histogram per operation kind: 1 ns to 100 s, 3 significant digits.
-pub fn new_histograms() -> [Histogram<u64>; 5] {
-    std::array::from_fn(|_| {
-        Histogram::new_with_bounds(1, 100_000_000_000, 3).expect("constant, valid bounds")
-    })
 }
 
 /// The median cost of reading the clock twice back to back: what each

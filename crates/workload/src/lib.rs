@@ -133,6 +133,41 @@ impl fmt::Display for HotKeys {
     }
 }
 
+/// How a read gets at its task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReadMode {
+    /// `get`: clone the task's `Arc` out of the store, as the log's API
+    /// returns a `*Task` (the default).
+    Clone,
+    /// `get_with`: look at the task in place, without touching its
+    /// reference count where the store allows.
+    Visit,
+}
+
+impl FromStr for ReadMode {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim() {
+            "clone" => Ok(ReadMode::Clone),
+            "visit" => Ok(ReadMode::Visit),
+            other => Err(format!(
+                "unknown read mode '{other}': expected clone or visit"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for ReadMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ReadMode::Clone => "clone",
+            ReadMode::Visit => "visit",
+        })
+    }
+}
+
 /// The kinds of operation a workload mixes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -1,0 +1,264 @@
+//! The store catalog: the only list of stores in storelab.
+//!
+//! [`for_each_store!`] holds one line per store. Everything that needs the
+//! list expands it, so adding a store is its crate, one line here, and its
+//! dependency in this crate's `Cargo.toml`:
+//! - the engine entries of [`catalog`] (what `storelab run` and `list` see),
+//!   and the Task API over each servable store (`storelab serve`, and
+//!   `storelab list --servable` for the HTTP scripts);
+//! - the conformance suite (`tests/conformance.rs`): every line, knob
+//!   settings included, runs it before it can be timed;
+//! - the criterion benches (`benches/stores.rs`);
+//! - the gungraun gate (`crates/callgrind-gate`), for the stores that own no
+//!   threads.
+//!
+//! A test (`tests/catalog.rs`) fails when a `crates/store-*` crate exists that
+//! no line names.
+//!
+//! # A line
+//! `ident "name" Family (Type) (constructor from a capacity) "about" [options];`
+//! Options: `serve` (servable over HTTP), `sharded(fn)` and `walkable(fn)`
+//! (engine adapters: the shard of an id, a walk that clones nothing),
+//! `threads` (owns threads: not in the single-threaded gate),
+//! `single_thread` (one thread only; the single-thread suite),
+//! `stores_nothing` (the harness's own cost; no suite), `knob` is a family.
+
+use bench_harness::{Entry, Family, bench};
+use store_dense::DenseStore;
+use store_shardunit::ShardUnitStore;
+
+/// Calls `$callback! { LINES }` with the catalog, one line per store, in the
+/// order tables list them.
+#[macro_export]
+macro_rules! for_each_store {
+    ($callback:ident) => {
+        $callback! {
+            memory "memory" Log (store_memory::MemoryStore) (store_memory::MemoryStore::with_capacity)
+                "one map behind one RwLock, mutex-guarded id counter (the log's baseline)" [serve];
+            shard "shard" Log (store_shard::ShardStore) (store_shard::ShardStore::with_capacity)
+                "32 shards of whole memory stores by id & mask, atomic ids, pre-sized"
+                [serve, sharded(|s, id| (s.shard_of(id), s.shard_count()))];
+            shardunit "shardunit" Log (store_shardunit::ShardUnitStore) (store_shardunit::ShardUnitStore::with_capacity)
+                "32 lean map+lock shard units by id & mask, atomic ids"
+                [serve, sharded(|s, id| (s.shard_of(id), s.shards().len())), walkable($crate::walk_units)];
+            shard_pool "shard-pool" Log (store_shard_pool::ShardPoolStore) (store_shard_pool::ShardPoolStore::with_capacity)
+                "shardunit plus pinned per-core workers that run get_all" [serve, threads];
+            channel "channel" Log (store_channel::ChannelStore) (store_channel::ChannelStore::with_capacity)
+                "an actor thread owns the map; a reply channel per call" [serve, threads];
+            dense "dense" New (store_dense::DenseStore) (store_dense::DenseStore::with_capacity)
+                "dense ids: COW chunks of slots indexed by id, a padded lock per chunk, shared snapshots"
+                [serve, sharded(|s, id| s.chunk_of(id)), walkable($crate::walk_dense)];
+            actor "actor" New (store_actor::ActorStore) (store_actor::ActorStore::with_capacity)
+                "sharded actors, reused per-thread reply channels, spin-then-block, batched draining"
+                [serve, threads];
+            dashmap "dashmap" Peer (store_peers::DashMapStore) (store_peers::DashMapStore::with_capacity)
+                "dashmap 6: RwLock-sharded hashbrown maps" [serve, sharded(|s, id| s.shard_of(id))];
+            papaya "papaya" Peer (store_peers::PapayaStore) (store_peers::PapayaStore::with_capacity)
+                "papaya: lock-free reads, epoch reclamation; one pin per operation" [serve];
+            scc "scc" Peer (store_peers::SccStore) (store_peers::SccStore::with_capacity)
+                "scc HashMap: per-bucket locks, epoch reclamation" [serve];
+            shardunit_8 "shardunit-8" Knob (store_shardunit::ShardUnitStore)
+                (|c| store_shardunit::ShardUnitStore::with_shards_and_capacity(8, c))
+                "shardunit with 8 shards (the knob: shard count)"
+                [sharded(|s, id| (s.shard_of(id), s.shards().len()))];
+            shardunit_256 "shardunit-256" Knob (store_shardunit::ShardUnitStore)
+                (|c| store_shardunit::ShardUnitStore::with_shards_and_capacity(256, c))
+                "shardunit with 256 shards (the knob: shard count)"
+                [sharded(|s, id| (s.shard_of(id), s.shards().len()))];
+            shardunit_4096 "shardunit-4096" Knob (store_shardunit::ShardUnitStore)
+                (|c| store_shardunit::ShardUnitStore::with_shards_and_capacity(4096, c))
+                "shardunit with 4096 shards (the knob: shard count)"
+                [sharded(|s, id| (s.shard_of(id), s.shards().len()))];
+            // SAFETY of the constructor: `single_thread` makes the harness
+            // refuse to run this store on more than one thread, the suite
+            // runs it on one thread per store, and the harness never calls a
+            // store from two threads at once otherwise (prefill, then each
+            // pass, one after another): the constructor's contract.
+            unsync "unsync" Limit (store_limits::UnsyncStore)
+                (|c| unsafe { store_limits::UnsyncStore::with_capacity(c) })
+                "a plain map with no synchronization (1 thread only): the floor" [single_thread];
+            noop "noop" Limit (store_limits::NoopStore) (store_limits::NoopStore::with_capacity)
+                "does nothing: the harness's own cost per operation" [stores_nothing];
+        }
+    };
+}
+
+/// One catalog line, as the engine and the server see it.
+pub struct Store {
+    pub entry: Entry,
+    /// Builds the Task API over this store, prefilled with that many tasks
+    /// (`storelab serve`); `None` for stores that cannot serve.
+    pub serve: Option<fn(prefill: u32) -> axum::Router>,
+}
+
+/// The Task API over `store`, prefilled.
+pub fn api<S: task_model::TaskStore + 'static>(store: S, prefill: u32, name: &str) -> axum::Router {
+    task_api::prefill(&store, prefill);
+    task_api::router(store, name)
+}
+
+/// Applies the engine adapters of a line's options to a benched store.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! bench_options {
+    ($b:expr;) => { $b };
+    ($b:expr; sharded($f:expr) $(, $($rest:tt)*)?) => { $crate::bench_options!($b.sharded($f); $($($rest)*)?) };
+    ($b:expr; walkable($f:expr) $(, $($rest:tt)*)?) => { $crate::bench_options!($b.walkable($f); $($($rest)*)?) };
+    ($b:expr; $other:ident $(, $($rest:tt)*)?) => { $crate::bench_options!($b; $($($rest)*)?) };
+}
+
+/// Applies the entry flags of a line's options.
+macro_rules! entry_options {
+    ($s:ident, $ctor:expr, $name:literal;) => {};
+    ($s:ident, $ctor:expr, $name:literal; serve $(, $($rest:tt)*)?) => {
+        $s.serve = Some(|n| api(($ctor)(n as usize), n, $name));
+        entry_options!($s, $ctor, $name; $($($rest)*)?);
+    };
+    ($s:ident, $ctor:expr, $name:literal; single_thread $(, $($rest:tt)*)?) => {
+        $s.entry.single_thread = true;
+        entry_options!($s, $ctor, $name; $($($rest)*)?);
+    };
+    ($s:ident, $ctor:expr, $name:literal; stores_nothing $(, $($rest:tt)*)?) => {
+        $s.entry.stores_nothing = true;
+        entry_options!($s, $ctor, $name; $($($rest)*)?);
+    };
+    ($s:ident, $ctor:expr, $name:literal; $other:ident $(($($arg:tt)*))? $(, $($rest:tt)*)?) => {
+        entry_options!($s, $ctor, $name; $($($rest)*)?);
+    };
+}
+
+macro_rules! engine_stores {
+    ($( $id:ident $name:literal $family:ident ($ty:ty) ($ctor:expr) $about:literal [$($opt:tt)*]; )*) => {
+        vec![$({
+            #[allow(unused_mut)]
+            let mut store = Store {
+                entry: Entry::new($name, Family::$family, $about, |c| {
+                    $crate::bench_options!(bench(($ctor)(c)); $($opt)*).boxed()
+                }),
+                serve: None,
+            };
+            entry_options!(store, $ctor, $name; $($opt)*);
+            store
+        }),*]
+    };
+}
+
+/// Every store, in the order tables list them.
+pub fn catalog() -> Vec<Store> {
+    for_each_store!(engine_stores)
+}
+
+/// The get_all floor: visit every map entry of every unit, reading the
+/// pointer but neither cloning it nor touching the task it points to.
+#[doc(hidden)]
+pub fn walk_units(store: &ShardUnitStore) -> usize {
+    let mut seen = 0usize;
+    let mut mix = 0usize;
+    for unit in store.shards().iter() {
+        unit.for_each_arc(|task| {
+            seen += 1;
+            mix ^= std::sync::Arc::as_ptr(task) as usize;
+        });
+    }
+    std::hint::black_box(mix);
+    seen
+}
+
+/// The get_all floor of the dense store: every slot's pointer, nothing cloned.
+#[doc(hidden)]
+pub fn walk_dense(store: &DenseStore) -> usize {
+    let mut seen = 0usize;
+    let mut mix = 0usize;
+    store.for_each_arc(|task| {
+        seen += 1;
+        mix ^= std::sync::Arc::as_ptr(task) as usize;
+    });
+    std::hint::black_box(mix);
+    seen
+}
+
+/// Looks up `names` (comma-separated; `all` is every store but the knob
+/// settings, `knobs` is those) in the catalog, in the catalog's order.
+pub fn select(names: &str) -> Result<Vec<Store>, String> {
+    let all = catalog();
+    let wanted: Vec<&str> = names
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .collect();
+    if wanted.is_empty() {
+        return Err(
+            "no store named: use --stores all or a comma-separated list (see `storelab list`)"
+                .into(),
+        );
+    }
+    let knob = |s: &Store| s.entry.family == Family::Knob;
+    let selected = |s: &Store| {
+        wanted
+            .iter()
+            .any(|w| *w == s.entry.name || (*w == "all" && !knob(s)) || (*w == "knobs" && knob(s)))
+    };
+    for name in &wanted {
+        if !matches!(*name, "all" | "knobs") && !all.iter().any(|s| s.entry.name == *name) {
+            let known: Vec<&str> = all.iter().map(|s| s.entry.name).collect();
+            return Err(format!(
+                "unknown store '{name}'; known stores: {}",
+                known.join(", ")
+            ));
+        }
+    }
+    Ok(all.into_iter().filter(selected).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(stores: &[Store]) -> Vec<&'static str> {
+        stores.iter().map(|s| s.entry.name).collect()
+    }
+
+    #[test]
+    fn names_are_unique_and_selectable() {
+        let all = catalog();
+        let mut unique = names(&all);
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), all.len());
+        let knobs = all
+            .iter()
+            .filter(|s| s.entry.family == Family::Knob)
+            .count();
+        assert!(knobs > 0);
+        assert_eq!(select("all").expect("all").len(), all.len() - knobs);
+        assert_eq!(select("all,knobs").expect("all and knobs").len(), all.len());
+        let two = select("dashmap, memory").expect("known names");
+        assert_eq!(names(&two), ["memory", "dashmap"]);
+    }
+
+    #[test]
+    fn options_reach_the_entries() {
+        let all = catalog();
+        let get = |n: &str| all.iter().find(|s| s.entry.name == n).expect("listed");
+        assert!(get("unsync").entry.single_thread && get("unsync").serve.is_none());
+        assert!(get("noop").entry.stores_nothing);
+        assert!(get("dense").serve.is_some() && !get("dense").entry.single_thread);
+        assert!(get("shardunit-8").serve.is_none());
+        let dense = (get("dense").entry.build)(16);
+        assert!(dense.walk().is_some() && dense.shard_of(task_model::TaskId(1)).is_some());
+        let memory = (get("memory").entry.build)(16);
+        assert!(memory.walk().is_none() && memory.shard_of(task_model::TaskId(1)).is_none());
+    }
+
+    #[test]
+    fn unknown_names_are_refused_with_the_known_list() {
+        let Err(err) = select("memory,btree") else {
+            panic!("btree is not a store")
+        };
+        assert!(
+            err.contains("unknown store 'btree'") && err.contains("dashmap"),
+            "{err}"
+        );
+        assert!(select(" , ").is_err());
+    }
+}

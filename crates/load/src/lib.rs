@@ -1,0 +1,489 @@
+//! `storelab load`: an HTTP load generator for the Task API that does not
+//! hide a stalled server.
+//!
+//! - **Open loop** (`--rate R`): request i is due at start + i/R, whatever
+//!   happened to earlier requests, and its latency is measured from that due
+//!   time (as wrk2 does). A server that stalls for a second is charged that
+//!   second on every request that was due during it: no coordinated omission.
+//! - **Closed loop** (no `--rate`): each connection sends its next request as
+//!   soon as the last one answers, which finds the maximum throughput (and,
+//!   by construction, says little about latency under a given load).
+//!
+//! Each connection is an OS thread with a keep-alive HTTP/1.1 connection and
+//! a minimal client (below): threads sleep with the OS's fine-grained timers,
+//! where an async runtime's timer wheel would round every due time to a
+//! millisecond and charge that to the server. How late the client itself
+//! sent each request is measured and reported beside the latencies.
+//!
+//! Requests follow the same seeded key distribution and mix as the harness
+//! (reads are `GET /tasks/{id}`, updates `PATCH`, creates `POST`, deletes
+//! `DELETE`, get_all `GET /tasks?limit=100`). A run is bounded in time,
+//! connections and rate, and only aims at loopback addresses.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use storelab_results::{
+    Cell, Family, Latency, Machine, RunFile, SCHEMA, Sample, StoreInfo, new_histograms,
+};
+use workload::{OpKind, ReadMode, Stream, Workload};
+
+/// Longest run accepted.
+pub const MAX_DURATION: Duration = Duration::from_secs(600);
+/// Most connections accepted.
+pub const MAX_CONNECTIONS: usize = 1_024;
+/// Highest rate accepted, requests per second.
+pub const MAX_RATE: f64 = 1_000_000.0;
+
+/// What to load and how.
+#[derive(Clone, Debug)]
+pub struct LoadPlan {
+    pub addr: SocketAddr,
+    /// Requests per second (open loop), or `None` for closed loop.
+    pub rate: Option<f64>,
+    pub duration: Duration,
+    pub connections: usize,
+    pub workload: Workload,
+    /// Timing windows the run is cut into (samples for the statistics).
+    pub windows: usize,
+}
+
+/// Parses `http://HOST:PORT[/]` and refuses any host that is not loopback.
+pub fn loopback_addr(url: &str) -> Result<SocketAddr, String> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("'{url}' is not an http:// URL"))?;
+    let hostport = rest.trim_end_matches('/');
+    if hostport.contains('/') {
+        return Err(format!(
+            "'{url}': give the server's base URL, without a path"
+        ));
+    }
+    let has_port = hostport.rsplit_once(':').is_some_and(|(h, p)| {
+        !p.is_empty()
+            && p.chars().all(|c| c.is_ascii_digit())
+            && (!h.contains(':') || h.ends_with(']'))
+    });
+    let with_port = if has_port {
+        hostport.to_owned()
+    } else {
+        format!("{hostport}:80")
+    };
+    let addrs: Vec<SocketAddr> = with_port
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve '{hostport}': {e}"))?
+        .collect();
+    if addrs.is_empty() || addrs.iter().any(|a| !is_loopback(a.ip())) {
+        return Err(format!(
+            "'{hostport}' is not a loopback address: storelab load only targets 127.0.0.0/8, ::1 or localhost"
+        ));
+    }
+    Ok(addrs[0])
+}
+
+fn is_loopback(ip: IpAddr) -> bool {
+    ip.is_loopback()
+}
+
+/// A keep-alive HTTP/1.1 connection with just enough client to drive the
+/// Task API: a request line, a Host header, a JSON body with its length;
+/// responses with Content-Length or chunked bodies.
+pub struct Conn {
+    addr: SocketAddr,
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+    request: Vec<u8>,
+    line: String,
+}
+
+impl Conn {
+    pub fn open(addr: SocketAddr) -> Result<Conn, String> {
+        let stream =
+            TcpStream::connect(addr).map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+        let _ = stream.set_nodelay(true);
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+        let writer = stream.try_clone().map_err(|e| e.to_string())?;
+        Ok(Conn {
+            addr,
+            reader: BufReader::new(stream),
+            writer,
+            request: Vec::with_capacity(256),
+            line: String::with_capacity(128),
+        })
+    }
+
+    /// Sends a request and reads the whole response; returns its status and
+    /// body. Reconnects once if the server closed the connection.
+    pub fn call(&mut self, method: &str, path: &str, body: &str) -> Result<(u16, Vec<u8>), String> {
+        match self.try_call(method, path, body) {
+            Ok(r) => Ok(r),
+            Err(_) => {
+                *self = Conn::open(self.addr)?;
+                self.try_call(method, path, body)
+                    .map_err(|e| format!("{method} {path}: {e}"))
+            }
+        }
+    }
+
+    fn try_call(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: &str,
+    ) -> std::io::Result<(u16, Vec<u8>)> {
+        self.request.clear();
+        write!(
+            self.request,
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        )?;
+        if !body.is_empty() {
+            write!(self.request, "Content-Type: application/json\r\n")?;
+        }
+        write!(self.request, "Content-Length: {}\r\n\r\n{body}", body.len())?;
+        self.writer.write_all(&self.request)?;
+        self.line.clear();
+        self.reader.read_line(&mut self.line)?;
+        let status: u16 = self
+            .line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| std::io::Error::other(format!("bad status line {:?}", self.line)))?;
+        let (mut length, mut chunked) = (0usize, false);
+        loop {
+            self.line.clear();
+            if self.reader.read_line(&mut self.line)? == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            let header = self.line.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse().unwrap_or(0);
+                } else if name.eq_ignore_ascii_case("transfer-encoding")
+                    && value.trim().eq_ignore_ascii_case("chunked")
+                {
+                    chunked = true;
+                }
+            }
+        }
+        let mut out = Vec::new();
+        if chunked {
+            loop {
+                self.line.clear();
+                self.reader.read_line(&mut self.line)?;
+                let size =
+                    usize::from_str_radix(self.line.trim(), 16).map_err(std::io::Error::other)?;
+                let mut chunk = vec![0; size + 2];
+                self.reader.read_exact(&mut chunk)?;
+                if size == 0 {
+                    break;
+                }
+                out.extend_from_slice(&chunk[..size]);
+            }
+        } else {
+            out.resize(length, 0);
+            self.reader.read_exact(&mut out)?;
+        }
+        Ok((status, out))
+    }
+}
+
+/// Asks the server which store it runs and how many tasks it holds.
+pub fn health(addr: SocketAddr) -> Result<(String, u64), String> {
+    let (status, body) = Conn::open(addr)?.call("GET", "/healthz", "")?;
+    let v: serde_json::Value = serde_json::from_slice(&body)
+        .ok()
+        .filter(|_| status == 200)
+        .ok_or("GET /healthz did not answer JSON: is this a storelab server?")?;
+    Ok((
+        v["store"].as_str().unwrap_or("unknown").to_owned(),
+        v["tasks"].as_u64().unwrap_or(0),
+    ))
+}
+
+/// What one connection saw.
+struct Seen {
+    hists: [Histogram<u64>; 5],
+    /// How late the client sent each request after its due time.
+    lateness: Histogram<u64>,
+    statuses: Vec<(u16, u64)>,
+    transport_errors: u64,
+    /// Completion time of every request, from the start.
+    done_at: Vec<Duration>,
+}
+
+fn request_for(kind: OpKind, id: u32, i: usize) -> (&'static str, String, &'static str) {
+    match kind {
+        OpKind::Read => ("GET", format!("/tasks/{id}"), ""),
+        OpKind::Update => (
+            "PATCH",
+            format!("/tasks/{id}"),
+            if i.is_multiple_of(2) {
+                r#"{"completed":true}"#
+            } else {
+                r#"{"completed":false}"#
+            },
+        ),
+        OpKind::Create => (
+            "POST",
+            "/tasks".into(),
+            r#"{"title":"made by storelab load"}"#,
+        ),
+        OpKind::Delete => ("DELETE", format!("/tasks/{id}"), ""),
+        OpKind::GetAll => ("GET", "/tasks?limit=100".into(), ""),
+    }
+}
+
+fn connection(
+    plan: &LoadPlan,
+    stream: &Stream,
+    index: usize,
+    start: Instant,
+) -> Result<Seen, String> {
+    let mut conn = Conn::open(plan.addr)?;
+    let now = Instant::now();
+    if start > now {
+        std::thread::sleep(start - now);
+    }
+    let mut seen = Seen {
+        hists: new_histograms(),
+        lateness: Histogram::new_with_bounds(1, 100_000_000_000, 3).expect("constant bounds"),
+        statuses: Vec::new(),
+        transport_errors: 0,
+        done_at: Vec::new(),
+    };
+    let deadline = start + plan.duration;
+    for i in 0.. {
+        let due = match plan.rate {
+            // This connection sends requests index, index+C, ... of the
+            // global schedule, each at its due time, late or not.
+            Some(rate) => {
+                let due =
+                    start + Duration::from_secs_f64((index + i * plan.connections) as f64 / rate);
+                if due >= deadline {
+                    break;
+                }
+                let now = Instant::now();
+                if due > now {
+                    std::thread::sleep(due - now);
+                }
+                due
+            }
+            None => {
+                let now = Instant::now();
+                if now >= deadline {
+                    break;
+                }
+                now
+            }
+        };
+        let sent = Instant::now();
+        seen.lateness
+            .saturating_record(sent.saturating_duration_since(due).as_nanos().max(1) as u64);
+        let op = stream.op(i);
+        let (method, path, body) = request_for(op.kind, op.id, i);
+        match conn.call(method, &path, body) {
+            Ok((code, _)) => match seen.statuses.iter_mut().find(|(c, _)| *c == code) {
+                Some((_, n)) => *n += 1,
+                None => seen.statuses.push((code, 1)),
+            },
+            Err(_) => seen.transport_errors += 1,
+        }
+        let done = Instant::now();
+        seen.hists[op.kind as usize]
+            .saturating_record(done.saturating_duration_since(due).as_nanos().max(1) as u64);
+        seen.done_at.push(done.saturating_duration_since(start));
+    }
+    Ok(seen)
+}
+
+/// What a load run measured.
+pub struct LoadOutcome {
+    pub file: RunFile,
+    pub statuses: Vec<(u16, u64)>,
+    pub transport_errors: u64,
+    pub requests: u64,
+    pub rps: f64,
+    /// Client lateness (send time after due time), p50 and p99, ns.
+    pub lateness: (u64, u64),
+}
+
+/// Runs the plan against a live server.
+pub fn run(plan: LoadPlan) -> Result<LoadOutcome, String> {
+    let (store, _) = health(plan.addr)?;
+    let per_conn = match plan.rate {
+        Some(rate) => {
+            (rate * plan.duration.as_secs_f64() / plan.connections as f64).ceil() as usize + 1
+        }
+        None => 1 << 16,
+    };
+    let mut workload = plan.workload.clone();
+    workload.stream_len = per_conn.next_power_of_two().clamp(1 << 10, 1 << 20);
+    let streams = workload.generate(plan.connections).streams;
+    // Every connection opens before the clock starts; 200 ms is ample on
+    // loopback, and a connection that is later still is charged for it.
+    let start = Instant::now() + Duration::from_millis(200);
+    let seen: Vec<Seen> = std::thread::scope(|s| {
+        let handles: Vec<_> = streams
+            .iter()
+            .enumerate()
+            .map(|(c, stream)| {
+                let plan = &plan;
+                std::thread::Builder::new()
+                    .name(format!("sl-load-{c}"))
+                    .spawn_scoped(s, move || connection(plan, stream, c, start))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.map_err(|e| format!("cannot start a connection thread: {e}"))?
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p))
+            })
+            .collect::<Result<_, String>>()
+    })?;
+    let mut hists = new_histograms();
+    let mut lateness =
+        Histogram::<u64>::new_with_bounds(1, 100_000_000_000, 3).expect("constant bounds");
+    let mut statuses: Vec<(u16, u64)> = Vec::new();
+    let mut transport_errors = 0;
+    let mut done: Vec<Duration> = Vec::new();
+    for s in seen {
+        for (into, from) in hists.iter_mut().zip(s.hists.iter()) {
+            let _ = into.add(from);
+        }
+        let _ = lateness.add(&s.lateness);
+        for (code, n) in s.statuses {
+            match statuses.iter_mut().find(|(c, _)| *c == code) {
+                Some((_, m)) => *m += n,
+                None => statuses.push((code, n)),
+            }
+        }
+        transport_errors += s.transport_errors;
+        done.extend(s.done_at);
+    }
+    statuses.sort_unstable();
+    let requests = done.len() as u64;
+    let elapsed = done
+        .iter()
+        .max()
+        .copied()
+        .unwrap_or(plan.duration)
+        .max(Duration::from_millis(1));
+    let rps = requests as f64 / elapsed.as_secs_f64();
+    // Windows of equal length: each is one throughput sample.
+    let window = plan.duration.as_secs_f64() / plan.windows.max(1) as f64;
+    let samples = (0..plan.windows.max(1))
+        .map(|w| {
+            let (lo, hi) = (w as f64 * window, (w + 1) as f64 * window);
+            let n = done
+                .iter()
+                .filter(|d| (lo..hi).contains(&d.as_secs_f64()))
+                .count()
+                .max(1) as u64;
+            let wall_ns = (window * 1e9) as u64;
+            Sample {
+                rep: w,
+                wall_ns,
+                total_ops: n,
+                ns_per_op: wall_ns as f64 / n as f64,
+                ops_per_sec: n as f64 / window,
+                per_thread_ns_per_op: Vec::new(),
+            }
+        })
+        .collect();
+    let latency = Latency::from_histograms(&hists);
+    let file = RunFile {
+        schema: SCHEMA.into(),
+        machine: Machine::current(),
+        preset: Some(
+            if plan.rate.is_some() {
+                "http-open-loop"
+            } else {
+                "http-closed-loop"
+            }
+            .into(),
+        ),
+        workload,
+        read_mode: ReadMode::Clone,
+        zipf_s: None,
+        hot20_share: 0.0,
+        reps: plan.windows,
+        rep_seconds: Some(window),
+        warmup_pct: 0,
+        timer_cost_ns: lateness.value_at_quantile(0.5) as f64,
+        cells: vec![Cell {
+            store: store.clone(),
+            threads: plan.connections,
+            ops_per_thread: requests / plan.connections as u64,
+            samples,
+            bytes_per_op: 0.0,
+            allocs_per_op: 0.0,
+            alloc_ops: 0,
+            latency,
+            latency_every: 1,
+            misses: statuses
+                .iter()
+                .filter(|(c, _)| *c == 404)
+                .map(|(_, n)| n)
+                .sum(),
+        }],
+        stores: vec![StoreInfo {
+            name: store,
+            about: format!(
+                "over HTTP, {} connections, {}",
+                plan.connections,
+                plan.rate.map_or("closed loop".to_owned(), |r| format!(
+                    "open loop at {r} req/s"
+                ))
+            ),
+            family: Family::Http,
+            heap_bytes_per_task: None,
+            shard_imbalance: None,
+            walk_ns: None,
+        }],
+    };
+    Ok(LoadOutcome {
+        file,
+        statuses,
+        transport_errors,
+        requests,
+        rps,
+        lateness: (
+            lateness.value_at_quantile(0.5),
+            lateness.value_at_quantile(0.99),
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_is_accepted() {
+        assert_eq!(
+            loopback_addr("http://127.0.0.1:8080"),
+            Ok("127.0.0.1:8080".parse().expect("addr"))
+        );
+        assert!(loopback_addr("http://localhost:8080/").is_ok());
+        assert!(loopback_addr("http://[::1]:9000").is_ok());
+        assert!(loopback_addr("http://127.3.4.5:1").is_ok());
+        for bad in [
+            "http://10.0.0.1:80",
+            "http://192.168.1.1:8080",
+            "http://8.8.8.8:80",
+            "https://127.0.0.1:1",
+            "127.0.0.1:80",
+            "http://127.0.0.1:80/tasks",
+        ] {
+            assert!(loopback_addr(bad).is_err(), "{bad} must be refused");
+        }
+    }
+}

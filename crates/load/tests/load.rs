@@ -1,0 +1,84 @@
+//! The load generator against a live Task API server on 127.0.0.1.
+
+use std::time::Duration;
+
+use storelab_load::{self as load, LoadPlan};
+use workload::{HotKeys, KeyDist, Mix, Workload};
+
+fn plan(addr: std::net::SocketAddr, rate: Option<f64>, mix: Mix) -> LoadPlan {
+    LoadPlan {
+        addr,
+        rate,
+        duration: Duration::from_millis(800),
+        connections: 2,
+        workload: Workload {
+            keys: 500,
+            dist: KeyDist::SEED,
+            hot_keys: HotKeys::Scrambled,
+            mix,
+            seed: 3,
+            stream_len: 0,
+        },
+        windows: 6,
+    }
+}
+
+#[test]
+fn bounded_load_runs_report_throughput_and_no_errors() {
+    let store = store_dense::DenseStore::new();
+    task_api::prefill(&store, 500);
+    let server = task_api::spawn_background(
+        "127.0.0.1:0".parse().expect("addr"),
+        task_api::router(store, "dense"),
+    )
+    .expect("server starts");
+    assert_eq!(
+        load::health(server.addr).expect("healthz"),
+        ("dense".to_owned(), 500)
+    );
+
+    // Open loop at a rate this machine sustains: every request answered 2xx.
+    let open = load::run(plan(server.addr, Some(400.0), Mix::SEED)).expect("open-loop run");
+    assert!(open.rps > 0.0);
+    // 0.8 s at 400 req/s is 320 requests due; all of them are sent.
+    assert_eq!(open.requests, 320, "every due request is sent");
+    assert_eq!(open.transport_errors, 0);
+    assert!(
+        open.statuses.iter().all(|(code, _)| *code == 200),
+        "{:?}",
+        open.statuses
+    );
+    let cell = &open.file.cells[0];
+    assert_eq!(cell.store, "dense");
+    assert!(cell.latency.iter().any(|l| l.op == "read" && l.count > 0));
+    assert_eq!(cell.samples.len(), 6);
+
+    // Closed loop, every kind of request: creates answer 201, deletes 204,
+    // and reads of deleted tasks 404; nothing fails at the transport.
+    let mix: Mix = "read=50,update=20,create=10,delete=10,get_all=10"
+        .parse()
+        .expect("valid mix");
+    let closed = load::run(plan(server.addr, None, mix)).expect("closed-loop run");
+    assert!(closed.requests > 0 && closed.rps > 0.0);
+    assert_eq!(closed.transport_errors, 0);
+    for (code, _) in &closed.statuses {
+        assert!(
+            [200, 201, 204, 404].contains(code),
+            "unexpected status {code}"
+        );
+    }
+    assert!(
+        closed.statuses.iter().any(|(c, _)| *c == 201),
+        "creates answered 201"
+    );
+    drop(server);
+}
+
+#[test]
+fn refuses_what_is_not_a_loopback_server() {
+    assert!(load::loopback_addr("http://10.1.2.3:8080").is_err());
+    // A loopback port with nothing listening: a clear error, not a hang.
+    let err =
+        load::health("127.0.0.1:1".parse().expect("addr")).expect_err("nothing listens on port 1");
+    assert!(err.contains("cannot connect"), "{err}");
+}

@@ -1,0 +1,415 @@
+//! The result file: what a run measured, and the machine it ran on.
+//!
+//! Versioned by [`SCHEMA`]; documented in `results/README.md`. `compare`,
+//! `report` and the scripts that write DECISIONS.md read only this.
+
+use std::io::Write;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+pub mod fixture;
+pub mod machine;
+
+pub use machine::Machine;
+use workload::{ReadMode, Workload};
+
+/// The schema identifier of run files this version writes and reads.
+pub const SCHEMA: &str = "storelab.run/v1";
+
+/// One `storelab run`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunFile {
+    pub schema: String,
+    pub machine: Machine,
+    /// The preset the run started from, if any (options may override it).
+    pub preset: Option<String>,
+    pub workload: Workload,
+    pub read_mode: ReadMode,
+    /// The Zipf exponent used, when the distribution is Zipf.
+    pub zipf_s: Option<f64>,
+    /// Share of keyed operations on the hottest 20% of keys, measured on the
+    /// generated streams.
+    pub hot20_share: f64,
+    pub reps: usize,
+    /// Target seconds per repetition (None when --ops fixed the count).
+    pub rep_seconds: Option<f64>,
+    /// Untimed operations before each repetition, percent of its count.
+    #[serde(default)]
+    pub warmup_pct: u32,
+    /// Median cost of the clock pair around each sampled latency, ns.
+    pub timer_cost_ns: f64,
+    pub cells: Vec<Cell>,
+    pub stores: Vec<StoreInfo>,
+}
+
+/// What kind of store an entry is, for readers of a table. Written to run
+/// files in lower case (`"log"`, `"limit"`, ...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    /// One of the decision log's five designs.
+    Log,
+    /// A public concurrent map.
+    Peer,
+    /// A design of this lab, beyond the log.
+    New,
+    /// A setting of another store, for measuring a knob; run only when named.
+    Knob,
+    /// A physical limit (a floor, or the harness's own cost).
+    Limit,
+    /// A store measured through the Task API over HTTP (`storelab load`).
+    Http,
+    /// A criterion micro-benchmark of one claim, imported as a cell.
+    Micro,
+}
+
+impl Family {
+    /// The lower-case name run files use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Log => "log",
+            Family::Peer => "peer",
+            Family::New => "new",
+            Family::Knob => "knob",
+            Family::Limit => "limit",
+            Family::Http => "http",
+            Family::Micro => "micro",
+        }
+    }
+}
+
+/// Per-store facts that do not depend on the thread count.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StoreInfo {
+    pub name: String,
+    pub about: String,
+    pub family: Family,
+    /// Heap bytes per task after prefill (live bytes over tasks), when the
+    /// counting allocator was installed and the store stores anything.
+    pub heap_bytes_per_task: Option<f64>,
+    /// Busiest shard's operations over the mean, under this workload, for
+    /// stores that declare their sharding.
+    pub shard_imbalance: Option<Imbalance>,
+    /// Medians of the get_all floor (walk every map entry, clone nothing),
+    /// in ns, for stores that offer a walk.
+    pub walk_ns: Option<Vec<f64>>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Imbalance {
+    pub shards: usize,
+    pub max_over_mean: f64,
+}
+
+/// One (store, threads) combination.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Cell {
+    pub store: String,
+    pub threads: usize,
+    /// Operations each thread ran per repetition.
+    pub ops_per_thread: u64,
+    pub samples: Vec<Sample>,
+    pub bytes_per_op: f64,
+    pub allocs_per_op: f64,
+    /// Operations in the allocation pass (all threads).
+    pub alloc_ops: u64,
+    pub latency: Vec<Latency>,
+    /// One operation in this many was timed in the latency pass.
+    pub latency_every: usize,
+    /// Keyed operations that found nothing, over all timed repetitions.
+    pub misses: u64,
+}
+
+/// One timed repetition.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Sample {
+    pub rep: usize,
+    pub wall_ns: u64,
+    pub total_ops: u64,
+    /// Wall time over total operations (Go's `b.RunParallel` ns/op).
+    pub ns_per_op: f64,
+    pub ops_per_sec: f64,
+    /// Each thread's elapsed time over its own operations.
+    pub per_thread_ns_per_op: Vec<f64>,
+}
+
+/// Latency percentiles of one operation kind, in ns.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Latency {
+    pub op: String,
+    pub count: u64,
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub p999: u64,
+    pub max: u64,
+}
+
+/// The metrics `compare` and `report` know, each read from a cell's samples.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metric {
+    /// Nanoseconds per operation (lower is better).
+    NsPerOp,
+    /// Operations per second (higher is better).
+    OpsPerSec,
+}
+
+impl Metric {
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::NsPerOp => "ns/op",
+            Metric::OpsPerSec => "ops/s",
+        }
+    }
+
+    pub fn higher_is_better(self) -> bool {
+        matches!(self, Metric::OpsPerSec)
+    }
+
+    pub fn values(self, cell: &Cell) -> Vec<f64> {
+        cell.samples
+            .iter()
+            .map(|s| match self {
+                Metric::NsPerOp => s.ns_per_op,
+                Metric::OpsPerSec => s.ops_per_sec,
+            })
+            .collect()
+    }
+}
+
+/// One histogram per operation kind: 1 ns to 100 s, 3 significant digits.
+pub fn new_histograms() -> [hdrhistogram::Histogram<u64>; 5] {
+    std::array::from_fn(|_| {
+        hdrhistogram::Histogram::new_with_bounds(1, 100_000_000_000, 3)
+            .expect("constant, valid bounds")
+    })
+}
+
+impl Latency {
+    /// One entry per operation kind that has samples, from the per-kind
+    /// histograms (indexed by `OpKind as usize`).
+    pub fn from_histograms(hists: &[hdrhistogram::Histogram<u64>; 5]) -> Vec<Latency> {
+        workload::OpKind::ALL
+            .iter()
+            .zip(hists.iter())
+            .filter(|(_, h)| !h.is_empty())
+            .map(|(kind, h)| Latency {
+                op: kind.name().into(),
+                count: h.len(),
+                p50: h.value_at_quantile(0.50),
+                p90: h.value_at_quantile(0.90),
+                p99: h.value_at_quantile(0.99),
+                p999: h.value_at_quantile(0.999),
+                max: h.max(),
+            })
+            .collect()
+    }
+}
+
+impl RunFile {
+    /// The stores that are limits (floors and the harness's own cost), which
+    /// "best store" comparisons leave out.
+    pub fn limits(&self) -> Vec<&str> {
+        self.stores
+            .iter()
+            .filter(|s| s.family == Family::Limit)
+            .map(|s| s.name.as_str())
+            .collect()
+    }
+
+    /// The thread counts the run measured, ascending.
+    pub fn thread_counts(&self) -> Vec<usize> {
+        let mut t: Vec<usize> = self.cells.iter().map(|c| c.threads).collect();
+        t.sort_unstable();
+        t.dedup();
+        t
+    }
+
+    /// The cell for (store, threads).
+    pub fn cell(&self, store: &str, threads: usize) -> Option<&Cell> {
+        self.cells
+            .iter()
+            .find(|c| c.store == store && c.threads == threads)
+    }
+
+    /// Facts about a store.
+    pub fn store(&self, name: &str) -> Option<&StoreInfo> {
+        self.stores.iter().find(|s| s.name == name)
+    }
+
+    /// Reads and checks a run file.
+    pub fn read(path: &Path) -> Result<RunFile, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let value: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| format!("{} is not JSON: {e}", path.display()))?;
+        match value.get("schema").and_then(|s| s.as_str()) {
+            Some(SCHEMA) => {}
+            Some(other) => {
+                return Err(format!(
+                    "{} has schema '{other}'; this storelab reads '{SCHEMA}'",
+                    path.display()
+                ));
+            }
+            None => {
+                return Err(format!(
+                    "{} is not a storelab run file (no schema field)",
+                    path.display()
+                ));
+            }
+        }
+        serde_json::from_value(value)
+            .map_err(|e| format!("{} does not match schema {SCHEMA}: {e}", path.display()))
+    }
+
+    /// Joins runs of the same work (for example one `storelab load` per
+    /// store) into one file; the machine record is the first run's, with
+    /// every run's command line.
+    pub fn merge(files: Vec<RunFile>) -> Result<RunFile, String> {
+        let mut files = files.into_iter();
+        let mut out = files.next().ok_or("nothing to merge")?;
+        for f in files {
+            check_same_work(&out, &f)?;
+            for c in f.cells {
+                if out.cell(&c.store, c.threads).is_some() {
+                    return Err(format!(
+                        "{} x{} appears in two of the merged runs",
+                        c.store, c.threads
+                    ));
+                }
+                out.cells.push(c);
+            }
+            for st in f.stores {
+                if out.store(&st.name).is_none() {
+                    out.stores.push(st);
+                }
+            }
+            out.machine.command = format!("{} && {}", out.machine.command, f.machine.command);
+        }
+        Ok(out)
+    }
+
+    /// Writes the JSON file and a CSV of every sample beside it.
+    pub fn write(&self, path: &Path) -> Result<(), String> {
+        let json = serde_json::to_string_pretty(self)
+            .map_err(|e| format!("cannot encode results: {e}"))?;
+        write_file(path, (json + "\n").as_bytes())?;
+        let csv_path = path.with_extension("csv");
+        let mut csv = Vec::new();
+        let _ = writeln!(
+            csv,
+            "store,threads,rep,total_ops,wall_ns,ns_per_op,ops_per_sec,bytes_per_op,allocs_per_op"
+        );
+        for cell in &self.cells {
+            for s in &cell.samples {
+                let _ = writeln!(
+                    csv,
+                    "{},{},{},{},{},{:.3},{:.1},{:.2},{:.4}",
+                    cell.store,
+                    cell.threads,
+                    s.rep,
+                    s.total_ops,
+                    s.wall_ns,
+                    s.ns_per_op,
+                    s.ops_per_sec,
+                    cell.bytes_per_op,
+                    cell.allocs_per_op
+                );
+            }
+        }
+        write_file(&csv_path, &csv)
+    }
+}
+
+/// Writes `bytes` to `path` whole or not at all: into a temporary file beside
+/// it, then renamed over it, so a failure never leaves an empty or partial
+/// file behind. Creates the parent directories.
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    if let Some(dir) = dir {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let name = path
+        .file_name()
+        .ok_or_else(|| format!("{} names no file", path.display()))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".{}.tmp", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("cannot write {}: {e}", path.display())
+    })
+}
+
+/// Fails early if `path` could not be written, before minutes of measuring,
+/// and without creating anything: the nearest existing ancestor directory must
+/// accept a new file (probed with a file that is removed at once), and `path`
+/// must not be a directory.
+pub fn check_writable(path: &Path) -> Result<(), String> {
+    if path.is_dir() {
+        return Err(format!("{} is a directory, not a file", path.display()));
+    }
+    let mut dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    while !dir.exists() {
+        dir = dir
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+    }
+    if !dir.is_dir() {
+        return Err(format!(
+            "cannot write {}: {} is not a directory",
+            path.display(),
+            dir.display()
+        ));
+    }
+    let probe = dir.join(format!(".storelab-probe-{}", std::process::id()));
+    std::fs::File::create(&probe)
+        .and_then(|_| std::fs::remove_file(&probe))
+        .map_err(|e| {
+            format!(
+                "cannot write {}: {e} (in {})",
+                path.display(),
+                dir.display()
+            )
+        })
+}
+
+/// Refuses to compare runs of different work: the table would mislead.
+pub fn check_same_work(old: &RunFile, new: &RunFile) -> Result<(), String> {
+    let (a, b) = (&old.workload, &new.workload);
+    let mut diffs = Vec::new();
+    if a.keys != b.keys {
+        diffs.push(format!("keys {} vs {}", a.keys, b.keys));
+    }
+    if a.dist != b.dist {
+        diffs.push(format!("distribution {} vs {}", a.dist, b.dist));
+    }
+    if a.hot_keys != b.hot_keys {
+        diffs.push(format!("hot keys {} vs {}", a.hot_keys, b.hot_keys));
+    }
+    if a.mix != b.mix {
+        diffs.push(format!("mix {} vs {}", a.mix, b.mix));
+    }
+    if old.read_mode != new.read_mode {
+        diffs.push(format!(
+            "read mode {:?} vs {:?}",
+            old.read_mode, new.read_mode
+        ));
+    }
+    if diffs.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the two runs measured different work ({}); compare runs of the same workload",
+            diffs.join(", ")
+        ))
+    }
+}

@@ -11,7 +11,7 @@ use workload::{OpKind, ReadMode, Workload};
 
 use crate::Entry;
 use crate::measure::alloc;
-use crate::run::{Bench, Tally, timer_cost_ns};
+use crate::run::{Bench, Tally, Timed, timer_cost_ns};
 
 /// How long and how often to measure.
 #[derive(Clone, Debug)]
@@ -30,9 +30,64 @@ pub struct Plan {
     /// repetition's count (the same stream positions the next repetition
     /// does not use).
     pub warmup_pct: u32,
+    /// The order of the cells within each round, and of the prefills.
+    pub order: Order,
     /// Show a progress bar on stderr.
     pub progress: bool,
 }
+
+/// The order in which stores are prefilled and cells run within a round.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Order {
+    /// A new seeded shuffle for every round and for the prefills (the
+    /// default): no store always runs first, or right after the same other
+    /// store, so order effects become noise that repetitions average out,
+    /// and the seed makes the run repeatable.
+    Shuffled,
+    /// Catalog order, every round: for checking that order does not matter.
+    Fixed,
+    /// Reverse catalog order, every round.
+    Reversed,
+}
+
+impl Order {
+    pub fn name(self) -> &'static str {
+        match self {
+            Order::Shuffled => "shuffled",
+            Order::Fixed => "fixed",
+            Order::Reversed => "reversed",
+        }
+    }
+
+    /// The order of `n` items for round `round` (prefill is round
+    /// `usize::MAX`), from `seed`.
+    pub fn arrange(self, n: usize, seed: u64, round: usize) -> Vec<usize> {
+        let mut v: Vec<usize> = (0..n).collect();
+        match self {
+            Order::Fixed => {}
+            Order::Reversed => v.reverse(),
+            Order::Shuffled => {
+                // Fisher-Yates over splitmix64: no dependency, and the same
+                // seed gives the same order on every machine.
+                let mut state = seed ^ (round as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                for i in (1..n).rev() {
+                    state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+                    let mut z = state;
+                    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                    z ^= z >> 31;
+                    v.swap(i, (z % (i as u64 + 1)) as usize);
+                }
+            }
+        }
+        v
+    }
+}
+
+/// Each repetition must hold at least this many of its mix's rarest
+/// operation per thread; calibration lengthens a repetition until it does,
+/// and a cell fixed shorter by `--ops` is flagged (`Cell::too_short`).
+pub const MIN_RAREST_OPS: u64 = 10;
 
 struct Live {
     entry: Entry,
@@ -40,15 +95,62 @@ struct Live {
     info: StoreInfo,
 }
 
-/// Runs the plan over `entries`.
+/// One (store, threads) cell while the run is under way.
+struct CellRun {
+    store: usize,
+    threads: usize,
+    /// Operations per thread per repetition (the fair share; see WorkQueue).
+    n: u64,
+    samples: Vec<Sample>,
+    misses: u64,
+}
+
+/// Runs the plan over `entries`, in named phases: validate, prefill,
+/// calibrate, timed rounds, measurement passes, get_all floor.
 pub fn run(plan: &Plan, entries: Vec<Entry>) -> Result<RunFile, String> {
+    validate(plan, &entries)?;
+    let max_threads = *plan.threads.iter().max().unwrap_or(&1);
+    let generated = plan.workload.generate(max_threads);
+    let streams = &generated.streams;
+    let timer_ns = timer_cost_ns();
+    let cell_count: usize = entries.iter().map(|e| threads_of(plan, e).len()).sum();
+    let steps = entries.len() + cell_count * (plan.reps + 3);
+    let bar = progress_bar(plan.progress, steps as u64);
+
+    let mut live = prefill(plan, entries, streams, &bar)?;
+    let mut cells = calibrate_cells(plan, &live, streams, &bar);
+    timed_rounds(plan, &live, &mut cells, streams, &bar)?;
+    let out_cells = measurement_passes(plan, &live, cells, streams, &bar);
+    get_all_floor(plan, &mut live);
+    bar.finish_and_clear();
+
+    let stores = live.into_iter().map(|l| l.info).collect();
+    Ok(RunFile {
+        schema: SCHEMA.into(),
+        machine: Machine::current(),
+        preset: plan.preset.clone(),
+        workload: plan.workload.clone(),
+        read_mode: plan.read_mode,
+        zipf_s: generated.zipf_s,
+        hot20_share: generated.hot20_share,
+        reps: plan.reps,
+        rep_seconds: plan.ops.is_none().then_some(plan.rep_time.as_secs_f64()),
+        warmup_pct: plan.warmup_pct,
+        order: plan.order.name().into(),
+        timer_cost_ns: timer_ns,
+        cells: out_cells,
+        stores,
+    })
+}
+
+fn validate(plan: &Plan, entries: &[Entry]) -> Result<(), String> {
     if plan.threads.is_empty() || plan.threads.contains(&0) {
         return Err("thread counts must be at least 1".into());
     }
     if plan.reps == 0 {
         return Err("--reps must be at least 1".into());
     }
-    for e in &entries {
+    for e in entries {
         if e.single_thread && !plan.threads.contains(&1) {
             return Err(format!(
                 "store '{}' runs on one thread only; add 1 to --threads",
@@ -56,78 +158,93 @@ pub fn run(plan: &Plan, entries: Vec<Entry>) -> Result<RunFile, String> {
             ));
         }
     }
-    let max_threads = *plan.threads.iter().max().unwrap_or(&1);
-    let generated = plan.workload.generate(max_threads);
-    let streams = &generated.streams;
-    let timer_ns = timer_cost_ns();
+    Ok(())
+}
 
-    let cells_per_store: Vec<Vec<usize>> = entries
+/// The thread counts a store runs at.
+fn threads_of(plan: &Plan, e: &Entry) -> Vec<usize> {
+    plan.threads
         .iter()
-        .map(|e| {
-            plan.threads
-                .iter()
-                .copied()
-                .filter(|t| !e.single_thread || *t == 1)
-                .collect()
-        })
-        .collect();
-    let cell_count: usize = cells_per_store.iter().map(Vec::len).sum();
-    let steps = entries.len() + cell_count * (plan.reps + 3);
-    let bar = progress_bar(plan.progress, steps as u64);
+        .copied()
+        .filter(|t| !e.single_thread || *t == 1)
+        .collect()
+}
 
-    // Build and prefill every store: all stay alive so repetitions can be
-    // interleaved across them.
-    let mut live = Vec::with_capacity(entries.len());
-    for entry in entries {
+/// Phase 1: build and prefill every store, in the plan's order; all stay
+/// alive so repetitions can be interleaved across them. Returns them in
+/// catalog order.
+fn prefill(
+    plan: &Plan,
+    entries: Vec<Entry>,
+    streams: &[workload::Stream],
+    bar: &ProgressBar,
+) -> Result<Vec<Live>, String> {
+    let order = plan
+        .order
+        .arrange(entries.len(), plan.workload.seed, usize::MAX);
+    let mut slots: Vec<Option<Live>> = entries.iter().map(|_| None).collect();
+    let mut entries: Vec<Option<Entry>> = entries.into_iter().map(Some).collect();
+    for i in order {
+        let entry = entries[i].take().ok_or("a store listed twice")?;
         bar.set_message(format!("prefill {}", entry.name));
-        // Heap per task counts the store's construction (pre-sized maps,
-        // chunks) and the prefill together: everything the tasks cost.
-        let ((bench, filled), counts) = alloc::counted(|| {
-            let bench = (entry.build)(plan.workload.keys as usize);
-            let filled = if entry.stores_nothing {
-                Ok(())
-            } else {
-                bench.prefill(plan.workload.keys)
-            };
-            (bench, filled)
-        });
-        filled.map_err(|e| format!("{}: {e}", entry.name))?;
-        let heap = (alloc::is_installed() && !entry.stores_nothing)
-            .then(|| counts.live_bytes() as f64 / f64::from(plan.workload.keys));
-        let shard_imbalance = imbalance(
-            bench.as_ref(),
-            streams
-                .iter()
-                .flat_map(|s| s.ops())
-                .filter(|o| o.kind != OpKind::Create)
-                .map(|o| o.id),
-        );
-        let info = StoreInfo {
-            name: entry.name.into(),
-            about: entry.about.into(),
-            family: entry.family,
-            heap_bytes_per_task: heap,
-            shard_imbalance,
-            walk_ns: None,
-        };
-        live.push(Live { entry, bench, info });
+        slots[i] = Some(prefill_one(plan, entry, streams)?);
         bar.inc(1);
     }
+    Ok(slots.into_iter().flatten().collect())
+}
 
-    // Calibrate (doubles as the first warm-up).
-    let mut cells: Vec<(usize, usize, u64, Vec<Sample>, Tally)> = Vec::new();
+fn prefill_one(plan: &Plan, entry: Entry, streams: &[workload::Stream]) -> Result<Live, String> {
+    // Heap per task counts the store's construction (pre-sized maps,
+    // chunks) and the prefill together: everything the tasks cost.
+    let ((bench, filled), counts) = alloc::counted(|| {
+        let bench = (entry.build)(plan.workload.keys as usize);
+        let filled = if entry.stores_nothing {
+            Ok(())
+        } else {
+            bench.prefill(plan.workload.keys)
+        };
+        (bench, filled)
+    });
+    filled.map_err(|e| format!("{}: {e}", entry.name))?;
+    let heap = (alloc::is_installed() && !entry.stores_nothing)
+        .then(|| counts.live_bytes() as f64 / f64::from(plan.workload.keys));
+    let shard_imbalance = imbalance(
+        bench.as_ref(),
+        streams
+            .iter()
+            .flat_map(|s| s.ops())
+            .filter(|o| o.kind != OpKind::Create)
+            .map(|o| o.id),
+    );
+    let info = StoreInfo {
+        name: entry.name.into(),
+        about: entry.about.into(),
+        family: entry.family,
+        heap_bytes_per_task: heap,
+        shard_imbalance,
+        walk_ns: None,
+    };
+    Ok(Live { entry, bench, info })
+}
+
+/// Phase 2: the operation count of every cell (doubles as the first
+/// warm-up). Every repetition holds at least [`MIN_RAREST_OPS`] of the mix's
+/// rarest operation per thread, unless `--ops` fixed the count.
+fn calibrate_cells(
+    plan: &Plan,
+    live: &[Live],
+    streams: &[workload::Stream],
+    bar: &ProgressBar,
+) -> Vec<CellRun> {
+    let floor = rarest_floor(&plan.workload);
+    let mut cells = Vec::new();
     for (s, store) in live.iter().enumerate() {
-        for &threads in &cells_per_store[s] {
+        for threads in threads_of(plan, &store.entry) {
             bar.set_message(format!("calibrate {} x{threads}", store.entry.name));
             let n = match plan.ops {
                 Some(n) => {
-                    store.bench.timed(
-                        streams,
-                        threads,
-                        0,
-                        (n as usize / 10).max(1),
-                        plan.read_mode,
-                    );
+                    let warm = (n as usize / 10).max(1);
+                    store.bench.timed(streams, threads, 0, warm, plan.read_mode);
                     n.max(1)
                 }
                 None => calibrate(
@@ -136,23 +253,49 @@ pub fn run(plan: &Plan, entries: Vec<Entry>) -> Result<RunFile, String> {
                     threads,
                     plan.rep_time,
                     plan.read_mode,
-                ),
+                )
+                .max(floor),
             };
-            cells.push((s, threads, n, Vec::new(), Tally::default()));
+            cells.push(CellRun {
+                store: s,
+                threads,
+                n,
+                samples: Vec::new(),
+                misses: 0,
+            });
             bar.inc(1);
         }
     }
+    cells
+}
 
-    // Timed repetitions, interleaved: each round runs every cell once, in
-    // an order rotated by the round, so drift and order effects hit every
-    // store alike.
+/// Operations per thread that hold [`MIN_RAREST_OPS`] of the rarest kind.
+fn rarest_floor(workload: &Workload) -> u64 {
+    let rarest = OpKind::ALL
+        .iter()
+        .map(|k| workload.mix.percent(*k))
+        .filter(|pct| *pct > 0)
+        .min()
+        .unwrap_or(100);
+    MIN_RAREST_OPS * 100 / u64::from(rarest)
+}
+
+/// Phase 3: the timed repetitions, interleaved: each round runs every cell
+/// once, in the plan's order for that round, so drift and order effects hit
+/// every store alike, and samples of one round pair up across stores.
+fn timed_rounds(
+    plan: &Plan,
+    live: &[Live],
+    cells: &mut [CellRun],
+    streams: &[workload::Stream],
+    bar: &ProgressBar,
+) -> Result<(), String> {
     let start_offset = |rep: usize, n: u64| rep.wrapping_mul(n as usize);
     for rep in 0..plan.reps {
-        let count = cells.len();
-        for k in 0..count {
-            let idx = (k + rep * 7) % count;
-            let (s, threads, n, ref mut samples, ref mut tally) = cells[idx];
-            let store = &live[s];
+        for idx in plan.order.arrange(cells.len(), plan.workload.seed, rep) {
+            let cell = &mut cells[idx];
+            let (threads, n) = (cell.threads, cell.n);
+            let store = &live[cell.store];
             bar.set_message(format!(
                 "rep {}/{} {} x{threads}",
                 rep + 1,
@@ -175,29 +318,48 @@ pub fn run(plan: &Plan, entries: Vec<Entry>) -> Result<RunFile, String> {
                 plan.read_mode,
             );
             check(&store.entry, plan, &timed.tally)?;
-            tally.misses += timed.tally.misses;
-            let total = n * threads as u64;
-            let wall_ns = timed.wall.as_nanos().max(1) as u64;
-            samples.push(Sample {
-                rep,
-                wall_ns,
-                total_ops: total,
-                ns_per_op: wall_ns as f64 / total as f64,
-                ops_per_sec: total as f64 / (wall_ns as f64 / 1e9),
-                per_thread_ns_per_op: timed
-                    .per_thread
-                    .iter()
-                    .map(|d| d.as_nanos() as f64 / n as f64)
-                    .collect(),
-            });
+            cell.misses += timed.tally.misses;
+            cell.samples.push(sample(rep, &timed));
             bar.inc(1);
         }
     }
+    Ok(())
+}
 
-    // Untimed passes: allocations, then sampled latency.
+/// A repetition's figures.
+fn sample(rep: usize, timed: &Timed) -> Sample {
+    let total: u64 = timed.per_thread_ops.iter().sum();
+    let wall_ns = timed.wall.as_nanos().max(1) as u64;
+    Sample {
+        rep,
+        wall_ns,
+        total_ops: total,
+        ns_per_op: wall_ns as f64 / total.max(1) as f64,
+        ops_per_sec: total as f64 / (wall_ns as f64 / 1e9),
+        per_thread_ns_per_op: timed
+            .per_thread
+            .iter()
+            .zip(&timed.per_thread_ops)
+            .map(|(d, ops)| d.as_nanos() as f64 / (*ops).max(1) as f64)
+            .collect(),
+        per_thread_ops: timed.per_thread_ops.clone(),
+    }
+}
+
+/// Phase 4: the untimed passes of every cell: allocations, then sampled
+/// latency (one pass per cell, not replicated).
+fn measurement_passes(
+    plan: &Plan,
+    live: &[Live],
+    cells: Vec<CellRun>,
+    streams: &[workload::Stream],
+    bar: &ProgressBar,
+) -> Vec<Cell> {
+    let floor = rarest_floor(&plan.workload);
     let mut out_cells = Vec::with_capacity(cells.len());
-    for (s, threads, n, samples, tally) in cells {
-        let store = &live[s];
+    for cell in cells {
+        let (threads, n) = (cell.threads, cell.n);
+        let store = &live[cell.store];
         bar.set_message(format!("allocations {} x{threads}", store.entry.name));
         let alloc_n = n.clamp(1, 100_000) as usize;
         let counts = store
@@ -210,24 +372,27 @@ pub fn run(plan: &Plan, entries: Vec<Entry>) -> Result<RunFile, String> {
         let hists = store
             .bench
             .latency(streams, threads, n as usize, every, plan.read_mode);
-        let latency = Latency::from_histograms(&hists);
         bar.inc(1);
         out_cells.push(Cell {
             store: store.entry.name.into(),
             threads,
             ops_per_thread: n,
-            samples,
+            samples: cell.samples,
             bytes_per_op: counts.alloc_bytes as f64 / alloc_ops as f64,
             allocs_per_op: counts.allocs as f64 / alloc_ops as f64,
             alloc_ops,
-            latency,
+            latency: Latency::from_histograms(&hists),
             latency_every: every,
-            misses: tally.misses,
+            misses: cell.misses,
+            too_short: n < floor,
         });
     }
+    out_cells
+}
 
-    // The get_all floor, for stores that can walk their maps.
-    for store in &mut live {
+/// Phase 5: the get_all floor, for stores that can walk their maps.
+fn get_all_floor(plan: &Plan, live: &mut [Live]) {
+    for store in live {
         if store.bench.walk().is_some() {
             let times: Vec<f64> = (0..plan.reps.max(6))
                 .map(|_| {
@@ -239,24 +404,6 @@ pub fn run(plan: &Plan, entries: Vec<Entry>) -> Result<RunFile, String> {
             store.info.walk_ns = Some(times);
         }
     }
-    bar.finish_and_clear();
-
-    let stores = live.into_iter().map(|l| l.info).collect();
-    Ok(RunFile {
-        schema: SCHEMA.into(),
-        machine: Machine::current(),
-        preset: plan.preset.clone(),
-        workload: plan.workload.clone(),
-        read_mode: plan.read_mode,
-        zipf_s: generated.zipf_s,
-        hot20_share: generated.hot20_share,
-        reps: plan.reps,
-        rep_seconds: plan.ops.is_none().then_some(plan.rep_time.as_secs_f64()),
-        warmup_pct: plan.warmup_pct,
-        timer_cost_ns: timer_ns,
-        cells: out_cells,
-        stores,
-    })
 }
 
 /// One op in 8 is timed, unless a repetition is short (few, slow ops such as
@@ -398,6 +545,7 @@ mod tests {
             rep_time: Duration::from_millis(1),
             read_mode: ReadMode::Clone,
             warmup_pct: 10,
+            order: Order::Shuffled,
             progress: false,
         }
     }
@@ -446,5 +594,106 @@ mod tests {
         assert_eq!(cell.ops_per_thread, 500);
         assert_eq!(cell.samples.len(), 2);
         assert_eq!(cell.misses, 0);
+    }
+
+    /// A store that makes every operation of the first thread to touch it
+    /// sleep: a starved caller.
+    struct Starver {
+        inner: MemoryStore,
+        victim: std::sync::OnceLock<std::thread::ThreadId>,
+    }
+
+    impl Starver {
+        fn slow(&self) {
+            let me = std::thread::current().id();
+            if *self.victim.get_or_init(|| me) == me {
+                std::thread::sleep(Duration::from_micros(200));
+            }
+        }
+    }
+
+    impl TaskStore for Starver {
+        const SNAPSHOT: SnapshotGuarantee = SnapshotGuarantee::Atomic;
+        fn create(&self, draft: TaskDraft) -> Arc<Task> {
+            self.inner.create(draft)
+        }
+        fn get(&self, id: TaskId) -> Option<Arc<Task>> {
+            self.slow();
+            self.inner.get(id)
+        }
+        fn update(&self, id: TaskId, patch: TaskPatch) -> Option<Arc<Task>> {
+            self.slow();
+            self.inner.update(id, patch)
+        }
+        fn delete(&self, id: TaskId) -> Option<Arc<Task>> {
+            self.inner.delete(id)
+        }
+        fn get_all(&self) -> Vec<Arc<Task>> {
+            self.inner.get_all()
+        }
+        fn len(&self) -> usize {
+            self.inner.len()
+        }
+    }
+
+    #[test]
+    fn a_starved_thread_takes_less_work_and_the_cell_is_flagged_unfair() {
+        // Prefill only creates, which never sleeps; the first thread to
+        // read or update (in the warm-up) becomes the victim.
+        let starved = entry("starver", |c| {
+            bench(Starver {
+                inner: MemoryStore::with_capacity(c),
+                victim: std::sync::OnceLock::new(),
+            })
+            .boxed()
+        });
+        let mut p = plan();
+        p.threads = vec![2];
+        p.ops = Some(200);
+        let file = run(&p, vec![starved]).expect("runs");
+        let cell = &file.cells[0];
+        for s in &cell.samples {
+            assert_eq!(
+                s.total_ops, 400,
+                "the shared counter hands out exactly n x threads"
+            );
+            assert_eq!(s.per_thread_ops.iter().sum::<u64>(), 400);
+            let (a, b) = (s.per_thread_ops[0], s.per_thread_ops[1]);
+            assert!(a != b, "one thread sleeps per operation, yet both ran {a}");
+        }
+        assert!(cell.unfair(), "fairness {:?}", cell.fairness());
+    }
+
+    #[test]
+    fn orders_are_permutations_and_the_shuffle_is_seeded() {
+        for order in [Order::Shuffled, Order::Fixed, Order::Reversed] {
+            let mut v = order.arrange(23, 7, 3);
+            v.sort_unstable();
+            assert_eq!(v, (0..23).collect::<Vec<_>>());
+        }
+        assert_eq!(
+            Order::Shuffled.arrange(23, 7, 3),
+            Order::Shuffled.arrange(23, 7, 3)
+        );
+        assert_ne!(
+            Order::Shuffled.arrange(23, 7, 3),
+            Order::Shuffled.arrange(23, 7, 4)
+        );
+        assert_eq!(Order::Reversed.arrange(3, 1, 0), [2, 1, 0]);
+    }
+
+    #[test]
+    fn a_rare_operation_sets_the_length_of_a_repetition() {
+        let mut p = plan();
+        p.workload.mix = "read=99,get_all=1".parse().expect("valid mix");
+        assert_eq!(rarest_floor(&p.workload), MIN_RAREST_OPS * 100);
+        p.ops = Some(50);
+        let honest = entry("memory", |c| bench(MemoryStore::with_capacity(c)).boxed());
+        let file = run(&p, vec![honest]).expect("runs");
+        assert!(file.cells[0].too_short, "50 ops hold no get_all on average");
+        p.ops = None;
+        let honest = entry("memory", |c| bench(MemoryStore::with_capacity(c)).boxed());
+        let file = run(&p, vec![honest]).expect("runs");
+        assert!(!file.cells[0].too_short && file.cells[0].ops_per_thread >= 1000);
     }
 }

@@ -18,7 +18,7 @@ pub mod lab;
 pub mod measure;
 pub mod run;
 
-pub use lab::{Plan, run};
+pub use lab::{Order, Plan, run};
 pub use run::{Bench, Benched, bench};
 pub use storelab_results::Family;
 /// Re-exported: workloads live in their own crate, shared with the criterion benches.

@@ -7,8 +7,19 @@
 //! never per operation). Threads start together behind a barrier; each
 //! records its own start and end; a repetition's wall time runs from the
 //! first start to the last end, and ns/op is wall time over total operations
-//! (as Go's `b.RunParallel` reports). There is no clock read, allocation or
-//! counter shared between threads inside the loop.
+//! (as Go's `b.RunParallel` reports).
+//!
+//! # Every thread stays busy to the end
+//! A repetition's operations are not split evenly in advance: threads claim
+//! them in batches from one shared counter ([`WorkQueue`]), as Go's
+//! `RunParallel` hands out `b.N` through `pb.Next()`. A thread that a store
+//! starves claims fewer batches, while the others keep working, so the wall
+//! time is not stretched by one slow caller waiting out a fixed share, and
+//! every thread stops within one batch of the others. How unevenly the work
+//! went is kept (each thread's operations and time), and reported as the
+//! fairness of the cell: the slowest thread's throughput over the fastest's.
+//! The counter is touched once per batch (at most 1,024 operations), never
+//! per operation; there is no clock read or allocation inside the loop.
 //!
 //! # Reads are checked
 //! Every read compares the id of the task it got with the id it asked for; a
@@ -19,6 +30,9 @@
 use std::hint::black_box;
 use std::sync::Arc;
 use std::sync::Barrier;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crossbeam_utils::CachePadded;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -53,7 +67,42 @@ pub struct Timed {
     pub wall: Duration,
     /// Each thread's own elapsed time.
     pub per_thread: Vec<Duration>,
+    /// Operations each thread claimed and ran.
+    pub per_thread_ops: Vec<u64>,
     pub tally: Tally,
+}
+
+/// A repetition's operations, handed out in batches from one shared counter.
+pub struct WorkQueue {
+    next: CachePadded<AtomicU64>,
+    total: u64,
+    batch: u64,
+}
+
+impl WorkQueue {
+    /// `total` operations in batches of about a 64th of a thread's fair
+    /// share (`total / threads`), between 1 and 1,024: small enough that
+    /// threads end within one batch of each other even when an operation
+    /// takes milliseconds (get_all), large enough that the counter is
+    /// touched rarely.
+    pub fn new(total: u64, threads: usize) -> WorkQueue {
+        let share = total / threads.max(1) as u64;
+        WorkQueue {
+            next: CachePadded::new(AtomicU64::new(0)),
+            total,
+            batch: (share / 64).clamp(1, 1024),
+        }
+    }
+
+    /// The size of the next batch, or `None` when the work is all handed out.
+    #[inline]
+    pub fn claim(&self) -> Option<u64> {
+        // Relaxed: the counter only has to hand out each operation once,
+        // which fetch_add does under any ordering; nothing else is published
+        // through it (results travel through the threads' join).
+        let start = self.next.fetch_add(self.batch, Ordering::Relaxed);
+        (start < self.total).then(|| self.batch.min(self.total - start))
+    }
 }
 
 /// Per-thread context built before timing: what creates and updates send.
@@ -128,21 +177,27 @@ fn execute<S: TaskStore, const VISIT: bool>(
     }
 }
 
-/// The timed loop: `n` operations of `stream` from position `start`.
+/// The timed loop: batches claimed from `queue`, run as consecutive
+/// operations of `stream` from position `start`. Returns what the operations
+/// found and how many ran on this thread.
 #[inline(never)]
 fn drive<S: TaskStore, const VISIT: bool>(
     store: &S,
     stream: &Stream,
     start: usize,
-    n: usize,
+    queue: &WorkQueue,
     ctx: &Ctx,
-) -> Tally {
+) -> (Tally, u64) {
     let mut tally = Tally::default();
-    for i in start..start + n {
-        let op = stream.op(i);
-        execute::<S, VISIT>(store, i, op.id, op.kind, ctx, &mut tally);
+    let mut pos = start;
+    while let Some(k) = queue.claim() {
+        for i in pos..pos + k as usize {
+            let op = stream.op(i);
+            execute::<S, VISIT>(store, i, op.id, op.kind, ctx, &mut tally);
+        }
+        pos += k as usize;
     }
-    tally
+    (tally, (pos - start) as u64)
 }
 
 /// [`drive`] with the read mode chosen once, outside the loop.
@@ -151,12 +206,12 @@ fn drive_as<S: TaskStore>(
     store: &S,
     stream: &Stream,
     start: usize,
-    n: usize,
+    queue: &WorkQueue,
     ctx: &Ctx,
-) -> Tally {
+) -> (Tally, u64) {
     match read {
-        ReadMode::Clone => drive::<S, false>(store, stream, start, n, ctx),
-        ReadMode::Visit => drive::<S, true>(store, stream, start, n, ctx),
+        ReadMode::Clone => drive::<S, false>(store, stream, start, queue, ctx),
+        ReadMode::Visit => drive::<S, true>(store, stream, start, queue, ctx),
     }
 }
 
@@ -190,7 +245,9 @@ fn drive_sampled<S: TaskStore, const VISIT: bool>(
 pub trait Bench: Send + Sync {
     /// Creates tasks 1..=keys and checks the store assigned exactly those ids.
     fn prefill(&self, keys: u32) -> Result<(), String>;
-    /// One timed repetition on `threads` threads.
+    /// One timed repetition: `n * threads` operations on `threads` threads,
+    /// claimed in batches (see [`WorkQueue`]); thread t runs its stream from
+    /// position `start`.
     fn timed(
         &self,
         streams: &[Stream],
@@ -337,18 +394,22 @@ impl<S: TaskStore + 'static> Bench for Benched<S> {
         n: usize,
         read: ReadMode,
     ) -> Timed {
+        let queue = WorkQueue::new((n * threads) as u64, threads);
         let (results, wall) = self.on_threads(streams, threads, |store, stream, ctx| {
-            drive_as(read, store, stream, start, n, ctx)
+            drive_as(read, store, stream, start, &queue, ctx)
         });
         let mut tally = Tally::default();
         let mut per_thread = Vec::with_capacity(threads);
-        for (t, begin, end) in results {
+        let mut per_thread_ops = Vec::with_capacity(threads);
+        for ((t, ops), begin, end) in results {
             tally.add(t);
             per_thread.push(end - begin);
+            per_thread_ops.push(ops);
         }
         Timed {
             wall,
             per_thread,
+            per_thread_ops,
             tally,
         }
     }
@@ -374,7 +435,10 @@ impl<S: TaskStore + 'static> Bench for Benched<S> {
                     let ctx = Ctx::new(t);
                     ready.wait();
                     go.wait();
-                    drive_as(read, store, stream, 0, n, &ctx);
+                    // A fixed count per thread: this pass counts bytes and
+                    // allocations per operation, not time.
+                    let own = WorkQueue::new(n as u64, 1);
+                    drive_as(read, store, stream, 0, &own, &ctx);
                     done.wait();
                 });
             }

@@ -770,6 +770,7 @@ pub fn import_criterion(group_dir: &Path, elements: f64) -> Result<RunFile, Stri
                     ns_per_op: per,
                     ops_per_sec: 1e9 / per,
                     per_thread_ns_per_op: vec![per],
+                    per_thread_ops: vec![(iters * elements) as u64],
                 }
             })
             .collect();
@@ -784,6 +785,7 @@ pub fn import_criterion(group_dir: &Path, elements: f64) -> Result<RunFile, Stri
             latency: Vec::new(),
             latency_every: 0,
             misses: 0,
+            too_short: false,
         });
         stores.push(StoreInfo {
             name,
@@ -812,6 +814,7 @@ pub fn import_criterion(group_dir: &Path, elements: f64) -> Result<RunFile, Stri
         reps: cells.first().map_or(0, |c| c.samples.len()),
         rep_seconds: None,
         warmup_pct: 0,
+        order: "fixed".into(),
         timer_cost_ns: 0.0,
         cells,
         stores,

@@ -395,6 +395,7 @@ pub fn run(plan: LoadPlan) -> Result<LoadOutcome, String> {
                 ns_per_op: wall_ns as f64 / n as f64,
                 ops_per_sec: n as f64 / window,
                 per_thread_ns_per_op: Vec::new(),
+                per_thread_ops: Vec::new(),
             }
         })
         .collect();
@@ -417,6 +418,7 @@ pub fn run(plan: LoadPlan) -> Result<LoadOutcome, String> {
         reps: plan.windows,
         rep_seconds: Some(window),
         warmup_pct: 0,
+        order: "fixed".into(),
         timer_cost_ns: lateness.value_at_quantile(0.5) as f64,
         cells: vec![Cell {
             store: store.clone(),
@@ -433,6 +435,7 @@ pub fn run(plan: LoadPlan) -> Result<LoadOutcome, String> {
                 .filter(|(c, _)| *c == 404)
                 .map(|(_, n)| n)
                 .sum(),
+            too_short: false,
         }],
         stores: vec![StoreInfo {
             name: store,

@@ -1,5 +1,10 @@
 //! Comparison tables: two runs side by side, or the stores of one run
 //! against a baseline, as text, Markdown or CSV (benchstat's layout).
+//!
+//! A two-run comparison normalized by a reference store shows ratios to
+//! that store (`0.741x ± 3%`) instead of raw figures, with three significant
+//! digits since they run from a floor's thousandths to a slow store's
+//! hundreds, and the reference's own rows marked `reference`, untested.
 
 use std::fmt::Write as _;
 
@@ -36,36 +41,70 @@ fn verdict(sig: Significance, delta_pct: f64, alpha: f64, n: (usize, usize)) -> 
     }
 }
 
-/// A two-run comparison as a table, with a geomean row.
+/// A ratio with three significant digits and an `x`: 0.00363x, 0.741x,
+/// 1.25x, 127x.
+fn ratio(x: f64) -> String {
+    let digits = if x.is_finite() && x != 0.0 {
+        (2.0 - x.abs().log10().floor()).clamp(0.0, 9.0) as usize
+    } else {
+        2
+    };
+    format!("{x:.digits$}x")
+}
+
+fn ratio_with_ci(s: &Summary) -> String {
+    match s.ci_half_width_pct() {
+        Some(p) => format!("{} ± {p:.0}%", ratio(s.median)),
+        None => format!("{} ± ∞", ratio(s.median)),
+    }
+}
+
+/// A two-run comparison as a table, with a geomean row. Normalized, the
+/// value columns are ratios to the reference store, whose rows read
+/// `reference` and stay out of the geomean.
 pub fn comparison_table(c: &Comparison, old_name: &str, new_name: &str) -> Table {
     let unit = c.metric.name();
-    let mut t = Table::new(&[
-        "store",
-        "thr",
-        &format!("{old_name} {unit}"),
-        &format!("{new_name} {unit}"),
-        "vs old",
-        "p",
-    ]);
+    let normalized = c.normalized_by.is_some();
+    let value = |s: &Summary| {
+        if normalized {
+            ratio_with_ci(s)
+        } else {
+            with_ci(s)
+        }
+    };
+    let fmt = |x: f64| if normalized { ratio(x) } else { human(x) };
+    let (old_col, new_col) = match &c.normalized_by {
+        None => (format!("{old_name} {unit}"), format!("{new_name} {unit}")),
+        Some(reference) => (
+            format!("{old_name} vs {reference}"),
+            format!("{new_name} vs {reference}"),
+        ),
+    };
+    let mut t = Table::new(&["store", "thr", &old_col, &new_col, "vs old", "p"]);
     for r in &c.rows {
-        let (delta, p) = verdict(r.significance, r.delta_pct, c.alpha, (r.old.n, r.new.n));
+        let (delta, p) = if r.is_reference {
+            ("reference".to_owned(), String::new())
+        } else {
+            verdict(r.significance, r.delta_pct, c.alpha, (r.old.n, r.new.n))
+        };
         t.row(vec![
             r.store.clone(),
             r.threads.to_string(),
-            with_ci(&r.old),
-            with_ci(&r.new),
+            value(&r.old),
+            value(&r.new),
             delta,
             p,
         ]);
     }
-    let olds: Vec<f64> = c.rows.iter().map(|r| r.old.median).collect();
-    let news: Vec<f64> = c.rows.iter().map(|r| r.new.median).collect();
+    let tested = || c.rows.iter().filter(|r| !r.is_reference);
+    let olds: Vec<f64> = tested().map(|r| r.old.median).collect();
+    let news: Vec<f64> = tested().map(|r| r.new.median).collect();
     if let (Some(a), Some(b)) = (geomean(&olds), geomean(&news)) {
         t.row(vec![
             "geomean".into(),
             String::new(),
-            human(a),
-            human(b),
+            fmt(a),
+            fmt(b),
             format!("{:+.2}%", (b - a) / a * 100.0),
             String::new(),
         ]);
@@ -137,7 +176,7 @@ mod tests {
     use super::*;
     use storelab_results::Metric;
     use storelab_results::fixture::{cell, file};
-    use storelab_stats::compare::{against_baseline, compare};
+    use storelab_stats::compare::{against_baseline, compare, compare_normalized};
 
     const BASE: [f64; 6] = [100.0, 101.0, 99.0, 100.5, 99.5, 100.2];
 
@@ -157,6 +196,61 @@ mod tests {
                 .any(|l| l.starts_with("b ") && l.contains(" ~ ")),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_normalized_table_shows_ratios_and_the_reference() {
+        let old = file(vec![
+            cell("ref", &BASE),
+            cell("a", &BASE.map(|x| x * 0.5)),
+            cell("b", &BASE.map(|x| x * 0.004)),
+        ]);
+        // Everything 2.3 times slower, and a 20% slower on top.
+        let new = file(vec![
+            cell("ref", &BASE.map(|x| x * 2.3)),
+            cell("a", &BASE.map(|x| x * 0.5 * 2.3 * 1.2)),
+            cell("b", &BASE.map(|x| x * 0.004 * 2.3)),
+        ]);
+        let c =
+            compare_normalized(&old, &new, Metric::NsPerOp, 0.05, false, "ref").expect("same work");
+        let text = comparison_table(&c, "old", "new").text();
+        let line = |store: &str| {
+            text.lines()
+                .find(|l| l.starts_with(&format!("{store} ")))
+                .unwrap_or_else(|| panic!("no {store} row in\n{text}"))
+                .to_owned()
+        };
+        assert!(
+            text.starts_with("store") && text.contains("old vs ref"),
+            "{text}"
+        );
+        assert!(
+            line("ref").contains("1.00x ± 0%") && line("ref").ends_with("reference"),
+            "{text}"
+        );
+        assert!(
+            line("a").contains("0.500x ± 0%")
+                && line("a").contains("0.600x")
+                && line("a").contains("+20.00%"),
+            "{text}"
+        );
+        assert!(
+            line("b").contains("0.00400x") && line("b").contains(" ~ "),
+            "{text}"
+        );
+        // The geomean leaves the reference out: sqrt(0.5 * 0.004).
+        assert!(line("geomean").contains("0.0447x"), "{text}");
+    }
+
+    #[test]
+    fn ratios_keep_three_significant_digits() {
+        assert_eq!(ratio(0.0036312), "0.00363x");
+        assert_eq!(ratio(0.7412), "0.741x");
+        assert_eq!(ratio(1.0), "1.00x");
+        assert_eq!(ratio(12.345), "12.3x");
+        assert_eq!(ratio(127.3), "127x");
+        assert_eq!(ratio(12345.0), "12345x");
+        assert_eq!(ratio(f64::NAN), "NaNx");
     }
 
     #[test]

@@ -130,7 +130,7 @@ pub fn run_header(file: &RunFile) -> String {
         None => "fixed ops per rep".into(),
     };
     format!(
-        "storelab run{} · {} keys · {dist}, {} hot keys, hottest 20% took {:.1}% · {} · reads: {} · {} reps, {per_rep}\n\
+        "storelab run{} · {} keys · {dist}, {} hot keys, hottest 20% took {:.1}% · {} · reads: {} · {} reps, {per_rep}, {} order\n\
          machine: {}\n",
         file.preset
             .as_deref()
@@ -148,6 +148,7 @@ pub fn run_header(file: &RunFile) -> String {
             workload::ReadMode::Visit => "visit in place",
         },
         file.reps,
+        file.order,
         file.machine.summary(),
     )
 }
@@ -161,6 +162,7 @@ pub fn run_table(file: &RunFile) -> Table {
         "±CI",
         "Mops/s",
         "vs best",
+        "fair",
         "B/op",
         "allocs/op",
         "read p50",
@@ -176,7 +178,7 @@ pub fn run_table(file: &RunFile) -> Table {
         let best = file
             .cells
             .iter()
-            .filter(|c| c.threads == th && !limits.contains(&c.store.as_str()))
+            .filter(|c| c.threads == th && !c.too_short && !limits.contains(&c.store.as_str()))
             .map(|c| summarize(&Metric::NsPerOp.values(c), 0.95).median)
             .fold(f64::INFINITY, f64::min);
         for cell in file.cells.iter().filter(|c| c.threads == th) {
@@ -196,10 +198,17 @@ pub fn run_table(file: &RunFile) -> Table {
                 ns.ci_half_width_pct()
                     .map_or("n/a".into(), |p| format!("±{p:.0}%")),
                 format!("{:.2}", ops.median / 1e6),
-                if limits.contains(&cell.store.as_str()) || !best.is_finite() {
+                if cell.too_short {
+                    "too short".into()
+                } else if limits.contains(&cell.store.as_str()) || !best.is_finite() {
                     "-".into()
                 } else {
                     format!("{:.2}x", ns.median / best)
+                },
+                match cell.fairness() {
+                    None => "-".into(),
+                    Some(f) if cell.unfair() => format!("{f:.2} unfair"),
+                    Some(f) => format!("{f:.2}"),
                 },
                 human(cell.bytes_per_op),
                 format!("{:.2}", cell.allocs_per_op),
@@ -225,7 +234,11 @@ pub fn run_notes(file: &RunFile) -> String {
     notes += "ns/op: median over repetitions of wall time / total ops (Go's RunParallel). ±CI: 95% CI half-width.\n";
     notes += "vs best: median ns/op over the fastest non-limit store at that thread count.\n";
     notes += &format!(
-        "latency: one op in {} timed; each includes ~{:.0} ns of clock reads. write = update.\n",
+        "fair: slowest thread's throughput over the fastest's (median over repetitions); below {:.1} a cell is unfair.\n",
+        storelab_results::UNFAIR_BELOW
+    );
+    notes += &format!(
+        "latency: one op in {} timed, in one untimed pass per cell (not replicated: shapes, not comparisons); each includes ~{:.0} ns of clock reads. write = update.\n",
         file.cells.first().map_or(8, |c| c.latency_every),
         file.timer_cost_ns
     );
@@ -251,6 +264,18 @@ pub fn run_notes(file: &RunFile) -> String {
         .collect();
     if !missed.is_empty() {
         notes += &format!("misses (the mix deletes): {}\n", missed.join(", "));
+    }
+    let short: Vec<String> = file
+        .cells
+        .iter()
+        .filter(|c| c.too_short)
+        .map(|c| format!("{} x{}", c.store, c.threads))
+        .collect();
+    if !short.is_empty() {
+        notes += &format!(
+            "too short (a repetition held too few of the mix's rarest operation per thread; not ranked): {}\n",
+            short.join(", ")
+        );
     }
     notes
 }

@@ -18,6 +18,7 @@ pub fn cell(store: &str, ns: &[f64]) -> Cell {
                 ns_per_op: *ns,
                 ops_per_sec: 1e9 / ns,
                 per_thread_ns_per_op: vec![*ns],
+                per_thread_ops: vec![1],
             })
             .collect(),
         bytes_per_op: 0.0,
@@ -26,6 +27,7 @@ pub fn cell(store: &str, ns: &[f64]) -> Cell {
         latency: vec![],
         latency_every: 1,
         misses: 0,
+        too_short: false,
     }
 }
 
@@ -58,6 +60,7 @@ pub fn file(cells: Vec<Cell>) -> RunFile {
         reps: 6,
         rep_seconds: None,
         warmup_pct: 10,
+        order: "shuffled".into(),
         timer_cost_ns: 20.0,
         stores: cells
             .iter()

@@ -17,6 +17,10 @@ use workload::{ReadMode, Workload};
 /// The schema identifier of run files this version writes and reads.
 pub const SCHEMA: &str = "storelab.run/v1";
 
+fn rotated() -> String {
+    "rotated".into()
+}
+
 /// One `storelab run`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RunFile {
@@ -37,6 +41,10 @@ pub struct RunFile {
     /// Untimed operations before each repetition, percent of its count.
     #[serde(default)]
     pub warmup_pct: u32,
+    /// How cells were ordered within rounds: shuffled (seeded, per round),
+    /// fixed or reversed; "rotated" in files from before the choice.
+    #[serde(default = "rotated")]
+    pub order: String,
     /// Median cost of the clock pair around each sampled latency, ns.
     pub timer_cost_ns: f64,
     pub cells: Vec<Cell>,
@@ -119,6 +127,36 @@ pub struct Cell {
     pub latency_every: usize,
     /// Keyed operations that found nothing, over all timed repetitions.
     pub misses: u64,
+    /// A repetition held fewer than the harness's minimum of the mix's
+    /// rarest operation per thread: too short to show it, so never ranked.
+    #[serde(default)]
+    pub too_short: bool,
+}
+
+/// Below this fairness (slowest thread's throughput over the fastest's), a
+/// cell is flagged as unfair in tables and verdicts.
+pub const UNFAIR_BELOW: f64 = 0.8;
+
+impl Cell {
+    /// The median fairness over repetitions; `None` for one thread.
+    pub fn fairness(&self) -> Option<f64> {
+        let mut f: Vec<f64> = self.samples.iter().filter_map(Sample::fairness).collect();
+        if f.is_empty() {
+            return None;
+        }
+        f.sort_by(f64::total_cmp);
+        let mid = f.len() / 2;
+        Some(if f.len() % 2 == 1 {
+            f[mid]
+        } else {
+            (f[mid - 1] + f[mid]) / 2.0
+        })
+    }
+
+    /// Whether one thread ran markedly slower than another.
+    pub fn unfair(&self) -> bool {
+        self.fairness().is_some_and(|f| f < UNFAIR_BELOW)
+    }
 }
 
 /// One timed repetition.
@@ -132,6 +170,31 @@ pub struct Sample {
     pub ops_per_sec: f64,
     /// Each thread's elapsed time over its own operations.
     pub per_thread_ns_per_op: Vec<f64>,
+    /// Operations each thread ran: threads claim work from a shared counter,
+    /// so a starved thread runs fewer (empty in files from before that).
+    #[serde(default)]
+    pub per_thread_ops: Vec<u64>,
+}
+
+impl Sample {
+    /// The slowest thread's throughput over the fastest's (1.0 is perfectly
+    /// fair); `None` for one thread.
+    pub fn fairness(&self) -> Option<f64> {
+        if self.per_thread_ns_per_op.len() < 2 {
+            return None;
+        }
+        let fastest = self
+            .per_thread_ns_per_op
+            .iter()
+            .copied()
+            .fold(f64::INFINITY, f64::min);
+        let slowest = self
+            .per_thread_ns_per_op
+            .iter()
+            .copied()
+            .fold(0.0, f64::max);
+        (slowest > 0.0).then(|| fastest / slowest)
+    }
 }
 
 /// Latency percentiles of one operation kind, in ns.

@@ -6,10 +6,25 @@
 //! One file and a baseline store: every store against the baseline and
 //! against the best, with the same significance marking.
 //!
+//! Two files normalized by a reference store ([`compare_normalized`],
+//! `--normalize STORE`): each sample is first divided by the reference
+//! store's sample of the same round (`rep`) and thread count in the same
+//! file, then the two files are compared as above. Runs made hours or
+//! machines apart drift as a whole: a busier host, another CPU frequency, a
+//! noisy neighbour make every store slower together, and a plain comparison
+//! calls that a regression of every row. Within one run, round `rep` ran
+//! every cell seconds apart (see [`crate::paired`]), so the per-round ratio
+//! to a reference store cancels the drift of that round and keeps only what
+//! changed relative to the reference. The price: the reference's own change
+//! is invisible (its row is 1 by construction, shown as the reference and
+//! not tested), and its noise joins every other row's, so pick a reference
+//! that behaves like the rows it normalizes.
+//!
 //! This module returns data; `storelab-render` turns it into tables.
 
-use storelab_results::{Metric, RunFile, check_same_work};
+use storelab_results::{Cell, Metric, RunFile, check_same_work};
 
+use crate::paired::pair_by_round;
 use crate::{Significance, Summary, mann_whitney, summarize};
 
 /// One compared row.
@@ -22,12 +37,16 @@ pub struct Row {
     /// (new - old) / old, in percent.
     pub delta_pct: f64,
     pub significance: Significance,
+    /// This row is the reference store of a normalized comparison: its
+    /// values are 1 by construction, and it is never significant.
+    pub is_reference: bool,
 }
 
 impl Row {
-    /// Whether the change is significant at `alpha`.
+    /// Whether the change is significant at `alpha` (never for the
+    /// reference row of a normalized comparison).
     pub fn significant(&self, alpha: f64) -> bool {
-        matches!(self.significance, Significance::P(p) if p < alpha)
+        !self.is_reference && matches!(self.significance, Significance::P(p) if p < alpha)
     }
 
     /// Whether this row got worse by more than `pct` percent, significantly.
@@ -46,8 +65,12 @@ pub struct Comparison {
     pub metric: Metric,
     pub alpha: f64,
     pub rows: Vec<Row>,
-    /// Rows present on one side only (when the caller allowed that).
+    /// Rows present on one side only (when the caller allowed that), and,
+    /// when normalized, rows or samples without a reference to divide by.
     pub unmatched: Vec<String>,
+    /// The reference store every value was divided by, round by round
+    /// (see [`compare_normalized`]); `None` for raw values.
+    pub normalized_by: Option<String>,
 }
 
 fn key(file: &RunFile) -> Vec<(String, usize)> {
@@ -68,9 +91,81 @@ pub fn compare(
     alpha: f64,
     allow_missing: bool,
 ) -> Result<Comparison, String> {
+    compare_values(old, new, metric, alpha, allow_missing, None)
+}
+
+/// Compares two runs row by row after dividing every sample by the
+/// `reference` store's sample of the same round and thread count in the
+/// same file (see the module documentation). Rows whose thread count lacks
+/// the reference in either file, and samples whose round lacks it, are left
+/// out and listed in `unmatched`; the reference's own rows are kept, marked
+/// [`Row::is_reference`], and never tested.
+pub fn compare_normalized(
+    old: &RunFile,
+    new: &RunFile,
+    metric: Metric,
+    alpha: f64,
+    allow_missing: bool,
+    reference: &str,
+) -> Result<Comparison, String> {
+    compare_values(old, new, metric, alpha, allow_missing, Some(reference))
+}
+
+/// The values of `cell` divided, round by round, by those of the reference
+/// store at its thread count in `file`; `Err` with a note when there is no
+/// reference to divide by.
+fn normalized(
+    file: &RunFile,
+    side: &str,
+    cell: &Cell,
+    reference: &str,
+    metric: Metric,
+) -> Result<(Vec<f64>, Option<String>), String> {
+    let (store, th) = (&cell.store, cell.threads);
+    let Some(base) = file.cell(reference, th) else {
+        return Err(format!(
+            "{store} x{th}: no {reference} x{th} in the {side} run to normalize by"
+        ));
+    };
+    let pairs = pair_by_round(base, cell, metric);
+    let values: Vec<f64> = pairs.pairs.iter().map(|(_, r, x)| x / r).collect();
+    if values.is_empty() {
+        return Err(format!(
+            "{store} x{th}: no round of the {side} run has both it and {reference}"
+        ));
+    }
+    let note = (pairs.unpaired.1 > 0).then(|| {
+        format!(
+            "{store} x{th}: {} of {} samples in the {side} run have no {reference} sample of the same round; left out",
+            pairs.unpaired.1,
+            cell.samples.len()
+        )
+    });
+    Ok((values, note))
+}
+
+fn compare_values(
+    old: &RunFile,
+    new: &RunFile,
+    metric: Metric,
+    alpha: f64,
+    allow_missing: bool,
+    reference: Option<&str>,
+) -> Result<Comparison, String> {
     check_same_work(old, new)?;
+    if let Some(r) = reference {
+        for (file, side) in [(old, "old"), (new, "new")] {
+            if !file.cells.iter().any(|c| c.store == r) {
+                let known: Vec<&str> = file.stores.iter().map(|s| s.name.as_str()).collect();
+                return Err(format!(
+                    "--normalize: '{r}' is not in the {side} run; it has: {}",
+                    known.join(", ")
+                ));
+            }
+        }
+    }
     let (ka, kb) = (key(old), key(new));
-    let unmatched: Vec<String> = ka
+    let mut unmatched: Vec<String> = ka
         .iter()
         .filter(|k| !kb.contains(k))
         .map(|(s, t)| format!("{s} x{t} only in the old run"))
@@ -86,31 +181,53 @@ pub fn compare(
             unmatched.join("; ")
         ));
     }
-    let rows: Vec<Row> = old
+    let mut rows: Vec<Row> = Vec::new();
+    for (a, b) in old
         .cells
         .iter()
         .filter_map(|a| new.cell(&a.store, a.threads).map(|b| (a, b)))
-        .map(|(a, b)| {
-            let (va, vb) = (metric.values(a), metric.values(b));
-            let (sa, sb) = (summarize(&va, 0.95), summarize(&vb, 0.95));
-            Row {
-                store: a.store.clone(),
-                threads: a.threads,
-                old: sa,
-                new: sb,
-                delta_pct: (sb.median - sa.median) / sa.median * 100.0,
-                significance: mann_whitney(&va, &vb, alpha),
-            }
-        })
-        .collect();
+    {
+        let (va, vb) = match reference {
+            None => (metric.values(a), metric.values(b)),
+            Some(r) => match (
+                normalized(old, "old", a, r, metric),
+                normalized(new, "new", b, r, metric),
+            ) {
+                (Ok((va, na)), Ok((vb, nb))) => {
+                    unmatched.extend(na.into_iter().chain(nb));
+                    (va, vb)
+                }
+                (Err(e), _) | (_, Err(e)) => {
+                    unmatched.push(e);
+                    continue;
+                }
+            },
+        };
+        let (sa, sb) = (summarize(&va, 0.95), summarize(&vb, 0.95));
+        rows.push(Row {
+            store: a.store.clone(),
+            threads: a.threads,
+            old: sa,
+            new: sb,
+            delta_pct: (sb.median - sa.median) / sa.median * 100.0,
+            significance: mann_whitney(&va, &vb, alpha),
+            is_reference: reference == Some(a.store.as_str()),
+        });
+    }
     if rows.is_empty() {
-        return Err("the two runs have no (store, threads) row in common".into());
+        return Err(match reference {
+            None => "the two runs have no (store, threads) row in common".into(),
+            Some(r) => format!(
+                "the two runs have no (store, threads) row in common with {r} at its thread count"
+            ),
+        });
     }
     Ok(Comparison {
         metric,
         alpha,
         rows,
         unmatched,
+        normalized_by: reference.map(str::to_owned),
     })
 }
 
@@ -284,6 +401,107 @@ mod tests {
         assert!(
             compare(&old, &fewer, Metric::NsPerOp, 0.05, true).is_err(),
             "nothing in common"
+        );
+    }
+
+    /// `ns` scaled by `drift[rep]` (the machine's speed that round) and by
+    /// `factor` (the store's own change).
+    fn drifted(store: &str, ns: &[f64], drift: &[f64], factor: f64) -> Cell {
+        let v: Vec<f64> = ns.iter().zip(drift).map(|(x, d)| x * d * factor).collect();
+        cell(store, &v)
+    }
+
+    const REF: [f64; 10] = [
+        100.0, 103.0, 98.0, 101.0, 99.0, 102.0, 100.5, 97.5, 101.5, 99.5,
+    ];
+    const OTHER: [f64; 10] = [50.0, 51.0, 49.5, 50.5, 49.0, 51.5, 50.2, 49.8, 50.7, 49.3];
+
+    #[test]
+    fn normalizing_cancels_drift_and_keeps_a_real_change() {
+        let flat = [1.0; 10];
+        let old = file(vec![
+            drifted("ref", &REF, &flat, 1.0),
+            drifted("x", &OTHER, &flat, 1.0),
+            drifted("y", &OTHER, &flat, 1.0),
+        ]);
+        // The new run: a machine 2.3 times slower and drifting by 20% from
+        // round to round; on top of that, y is 10% slower.
+        let drift = [2.3, 2.5, 2.1, 2.6, 2.2, 2.4, 2.3, 2.7, 2.0, 2.35];
+        let new = file(vec![
+            drifted("ref", &REF, &drift, 1.0),
+            drifted("x", &OTHER, &drift, 1.0),
+            drifted("y", &OTHER, &drift, 1.1),
+        ]);
+        let raw = compare(&old, &new, Metric::NsPerOp, 0.05, false).expect("same work");
+        assert_eq!(raw.regressions(5.0).len(), 3, "raw: every row regressed");
+        assert_eq!(raw.normalized_by, None);
+        let c =
+            compare_normalized(&old, &new, Metric::NsPerOp, 0.05, false, "ref").expect("same work");
+        assert_eq!(c.normalized_by.as_deref(), Some("ref"));
+        let reference = &c.rows[0];
+        assert!(reference.is_reference && !reference.significant(0.05));
+        assert_eq!(reference.old.median, 1.0);
+        assert_eq!(reference.new.ci, Some((1.0, 1.0)));
+        let x = &c.rows[1];
+        assert!(!x.is_reference && !x.significant(0.05), "{x:?}");
+        assert!(x.delta_pct.abs() < 1e-9, "{}", x.delta_pct);
+        let y = &c.rows[2];
+        assert!(
+            y.significant(0.05) && (y.delta_pct - 10.0).abs() < 1e-6,
+            "{y:?}"
+        );
+        let bad: Vec<&str> = c
+            .regressions(5.0)
+            .iter()
+            .map(|r| r.store.as_str())
+            .collect();
+        assert_eq!(bad, ["y"]);
+        assert!(c.regressions(15.0).is_empty());
+        assert!(c.unmatched.is_empty(), "{:?}", c.unmatched);
+        // Read as ops/s, y's normalized throughput fell by 1 - 1/1.1.
+        let ops = compare_normalized(&old, &new, Metric::OpsPerSec, 0.05, false, "ref")
+            .expect("same work");
+        assert!((ops.rows[2].delta_pct - (1.0 / 1.1 - 1.0) * 100.0).abs() < 1e-6);
+        assert_eq!(ops.regressions(5.0).len(), 1);
+    }
+
+    #[test]
+    fn normalizing_needs_the_reference_at_each_thread_count_and_round() {
+        let mut x2 = cell("x", &OTHER);
+        x2.threads = 2;
+        let mut old = file(vec![cell("ref", &REF), cell("x", &OTHER), x2]);
+        // Round 9 of x x1 has no reference sample in the old run.
+        old.cells[0].samples.retain(|s| s.rep != 9);
+        let new = old.clone();
+        let c =
+            compare_normalized(&old, &new, Metric::NsPerOp, 0.05, false, "ref").expect("same work");
+        let rows: Vec<(&str, usize)> = c
+            .rows
+            .iter()
+            .map(|r| (r.store.as_str(), r.threads))
+            .collect();
+        assert_eq!(rows, [("ref", 1), ("x", 1)]);
+        assert_eq!(c.rows[1].old.n, 9);
+        assert!(
+            c.unmatched
+                .iter()
+                .any(|u| u == "x x2: no ref x2 in the old run to normalize by"),
+            "{:?}",
+            c.unmatched
+        );
+        assert!(
+            c.unmatched
+                .iter()
+                .any(|u| u.starts_with("x x1: 1 of 10 samples in the old run have no ref sample")),
+            "{:?}",
+            c.unmatched
+        );
+        let err = compare_normalized(&old, &new, Metric::NsPerOp, 0.05, false, "nope")
+            .err()
+            .expect("refused");
+        assert!(
+            err.contains("'nope' is not in the old run; it has: ref, x"),
+            "{err}"
         );
     }
 

@@ -3,8 +3,15 @@
 //!
 //! Nothing here assumes a distribution: benchmark samples on a shared
 //! machine are skewed and have outliers, and medians and ranks do not care.
+//!
+//! Beyond benchstat: [`paired`] compares two stores of one run round by
+//! round (the ratio of their samples of the same repetition, which cancels
+//! whatever the machine did that round), and [`multiple`] corrects the
+//! p-values of many rows tested at once (Holm, Benjamini-Hochberg).
 
 pub mod compare;
+pub mod multiple;
+pub mod paired;
 
 use statrs::distribution::{Binomial, ContinuousCDF, DiscreteCDF, Normal};
 
@@ -53,26 +60,30 @@ fn sorted(xs: &[f64]) -> Vec<f64> {
 pub fn summarize(xs: &[f64], confidence: f64) -> Summary {
     let n = xs.len();
     let v = sorted(xs);
-    let alpha = 1.0 - confidence;
-    let mut ci = None;
-    if let Some(binomial) = (n >= 1)
-        .then(|| Binomial::new(0.5, n as u64).ok())
-        .flatten()
-    {
-        // P(X <= k-1) <= alpha/2: the k-th order statistic bounds the median.
-        let mut k = 0usize;
-        while k < n / 2 && binomial.cdf(k as u64) <= alpha / 2.0 {
-            k += 1;
-        }
-        if k >= 1 {
-            ci = Some((v[k - 1], v[n - k]));
-        }
-    }
     Summary {
         n,
         median: median(xs),
-        ci,
+        ci: ci_rank(n, confidence).map(|k| (v[k - 1], v[n - k])),
     }
+}
+
+/// The rank k of the order-statistic interval for the median of `n`
+/// samples at `confidence`: the interval runs from the k-th smallest to the
+/// k-th largest sample. k is the largest rank with P(X <= k-1) <= alpha/2
+/// for X ~ Binomial(n, 1/2), which makes the coverage at least `confidence`
+/// for any continuous distribution. `None` when even the extremes do not
+/// reach it (fewer than six samples at 95%).
+pub fn ci_rank(n: usize, confidence: f64) -> Option<usize> {
+    let alpha = 1.0 - confidence;
+    let binomial = (n >= 1)
+        .then(|| Binomial::new(0.5, n as u64).ok())
+        .flatten()?;
+    // P(X <= k-1) <= alpha/2: the k-th order statistic bounds the median.
+    let mut k = 0usize;
+    while k < n / 2 && binomial.cdf(k as u64) <= alpha / 2.0 {
+        k += 1;
+    }
+    (k >= 1).then_some(k)
 }
 
 /// The outcome of comparing two sets of samples.

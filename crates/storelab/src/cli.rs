@@ -178,6 +178,11 @@ struct CompareArgs {
     /// Compare only the (store, threads) rows both files have.
     #[arg(long)]
     common: bool,
+    /// Divide every sample by STORE's sample of the same round and threads in
+    /// the same file before comparing two files: cancels the drift of the
+    /// machine between the runs.
+    #[arg(long, value_name = "STORE")]
+    normalize: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -222,6 +227,24 @@ impl From<FormatArg> for Format {
             FormatArg::Text => Format::Text,
             FormatArg::Md => Format::Md,
             FormatArg::Csv => Format::Csv,
+        }
+    }
+}
+
+/// `--order`: see [`bench_harness::Order`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum OrderArg {
+    Shuffled,
+    Fixed,
+    Reversed,
+}
+
+impl From<OrderArg> for bench_harness::Order {
+    fn from(o: OrderArg) -> bench_harness::Order {
+        match o {
+            OrderArg::Shuffled => bench_harness::Order::Shuffled,
+            OrderArg::Fixed => bench_harness::Order::Fixed,
+            OrderArg::Reversed => bench_harness::Order::Reversed,
         }
     }
 }
@@ -334,6 +357,10 @@ struct RunArgs {
     /// How reads get at a task: clone its Arc (get) or visit it in place (get_with).
     #[arg(long = "read", value_enum, default_value = "clone")]
     read_mode: ReadArg,
+    /// Order of the prefills and of the cells within each round: a seeded
+    /// shuffle per round (the default), catalog order, or its reverse.
+    #[arg(long, value_enum, default_value = "shuffled")]
+    order: OrderArg,
     /// Result file (JSON; a CSV is written beside it).
     #[arg(long, default_value = "target/storelab/last-run.json")]
     out: PathBuf,
@@ -631,6 +658,7 @@ fn run(args: RunArgs, yours: Vec<bench_harness::Entry>) -> Result<(), Failure> {
         ops: args.ops,
         rep_time,
         read_mode: args.read_mode.into(),
+        order: args.order.into(),
         warmup_pct: args.warmup,
         progress: !args.quiet,
     };
@@ -673,6 +701,10 @@ fn compare(args: CompareArgs) -> Result<(), Failure> {
             .to_owned()
     };
     match (files.as_slice(), &args.baseline) {
+        ([_], Some(_)) if args.normalize.is_some() => Err(
+            "--normalize compares two files (OLD NEW); --baseline already compares the stores of one file with each other"
+                .into(),
+        ),
         ([file], Some(baseline)) => {
             let rows =
                 storelab_stats::compare::against_baseline(file, baseline, metric, args.alpha)?;
@@ -690,9 +722,26 @@ fn compare(args: CompareArgs) -> Result<(), Failure> {
         }
         ([_], None) => Err("one file needs --baseline STORE; or give two files, OLD NEW".into()),
         ([old, new], None) => {
-            let c = storelab_stats::compare::compare(old, new, metric, args.alpha, args.common)?;
+            let c = match &args.normalize {
+                None => storelab_stats::compare::compare(old, new, metric, args.alpha, args.common)?,
+                Some(reference) => storelab_stats::compare::compare_normalized(
+                    old,
+                    new,
+                    metric,
+                    args.alpha,
+                    args.common,
+                    reference,
+                )?,
+            };
             let (a, b) = (name(&args.files[0]), name(&args.files[1]));
-            let title = format!("{a} -> {b} ({}, alpha {})", metric.name(), args.alpha);
+            let title = match &args.normalize {
+                None => format!("{a} -> {b} ({}, alpha {})", metric.name(), args.alpha),
+                Some(reference) => format!(
+                    "{a} -> {b} ({} over {reference}'s in the same round, alpha {})",
+                    metric.name(),
+                    args.alpha
+                ),
+            };
             print!(
                 "{}",
                 cmp::render(&cmp::comparison_table(&c, &a, &b), format, &title)
@@ -707,8 +756,13 @@ fn compare(args: CompareArgs) -> Result<(), Failure> {
                         .iter()
                         .map(|r| format!("{} x{} {:+.1}%", r.store, r.threads, r.delta_pct))
                         .collect();
+                    let normalized = args
+                        .normalize
+                        .as_deref()
+                        .map(|r| format!(" (normalized by {r})"))
+                        .unwrap_or_default();
                     return Err(Failure::Finding(format!(
-                        "significant regression past {pct}%: {}",
+                        "significant regression past {pct}%{normalized}: {}",
                         rows.join(", ")
                     )));
                 }

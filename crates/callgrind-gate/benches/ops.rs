@@ -6,11 +6,13 @@
 //! Run through `scripts/gate`, which compares the counts with the committed
 //! baseline.
 //!
-//! Not here: `channel`, `actor` and `shard-pool`, whose operations hand work
-//! to other threads. Valgrind serializes threads, so how long a waiting side
-//! spins before the other runs is up to its scheduler, and their instruction
-//! counts are not repeatable. (`shard-pool`'s point operations are
-//! `shardunit`'s, which are here.)
+//! The stores come from the catalog (`store_catalog::for_each_store!`):
+//! every line but the knob settings, `stores_nothing` (`noop`), and the
+//! stores that own `threads` (`channel`, `actor`, `shard-pool`), whose
+//! operations hand work to other threads. Valgrind serializes threads, so
+//! how long a waiting side spins before the other runs is up to its
+//! scheduler, and their instruction counts are not repeatable.
+//! (`shard-pool`'s point operations are `shardunit`'s, which are here.)
 
 use std::hint::black_box;
 
@@ -20,8 +22,8 @@ use gungraun::prelude::*;
 use task_model::TaskDraft;
 
 macro_rules! store_group {
-    ($module:ident, $group:ident, $ty:ty, $make:expr) => {
-        mod $module {
+    ($group:ident, $ty:ty, $make:expr) => {
+        pub mod $group {
             use super::*;
 
             fn store() -> $ty {
@@ -74,61 +76,71 @@ macro_rules! store_group {
                 benchmarks = [get, update, create, delete, get_all]
             );
         }
-        use $module::$group;
     };
 }
 
-store_group!(
-    memory_ops,
-    memory,
-    store_memory::MemoryStore,
-    store_memory::MemoryStore::new()
-);
-store_group!(
-    shard_ops,
-    shard,
-    store_shard::ShardStore,
-    store_shard::ShardStore::new()
-);
-store_group!(
-    shardunit_ops,
-    shardunit,
-    store_shardunit::ShardUnitStore,
-    store_shardunit::ShardUnitStore::new()
-);
-store_group!(
-    dense_ops,
-    dense,
-    store_dense::DenseStore,
-    store_dense::DenseStore::new()
-);
-store_group!(
-    dashmap_ops,
-    dashmap,
-    store_peers::DashMapStore,
-    store_peers::DashMapStore::new()
-);
-store_group!(
-    papaya_ops,
-    papaya,
-    store_peers::PapayaStore,
-    store_peers::PapayaStore::new()
-);
-store_group!(
-    scc_ops,
-    scc,
-    store_peers::SccStore,
-    store_peers::SccStore::new()
-);
-// SAFETY: callgrind runs each benchmark on one thread, calling the store from
-// that thread only.
-store_group!(unsync_ops, unsync, store_limits::UnsyncStore, unsafe {
-    store_limits::UnsyncStore::new()
-});
+/// Walks the catalog and keeps the lines the gate counts, then hands them to
+/// `$then!` as `(id, Type, constructor)` triples.
+macro_rules! gate_filter {
+    (@acc $then:ident [$($kept:tt)*]) => {
+        $then!($($kept)*);
+    };
+    // Knob settings are the same code as their store: not counted again.
+    (@acc $then:ident [$($kept:tt)*] $id:ident $name:literal Knob ($ty:ty) ($ctor:expr) $about:literal [$($opt:tt)*]; $($rest:tt)*) => {
+        gate_filter!(@acc $then [$($kept)*] $($rest)*);
+    };
+    (@acc $then:ident [$($kept:tt)*] $id:ident $name:literal $family:ident ($ty:ty) ($ctor:expr) $about:literal [$($opt:tt)*]; $($rest:tt)*) => {
+        gate_filter!(@opts $then [$($kept)*] ($id, $ty, $ctor) [$($opt)*] $($rest)*);
+    };
+    (@opts $then:ident [$($kept:tt)*] $store:tt [] $($rest:tt)*) => {
+        gate_filter!(@acc $then [$($kept)* $store] $($rest)*);
+    };
+    (@opts $then:ident [$($kept:tt)*] $store:tt [threads $(, $($o:tt)*)?] $($rest:tt)*) => {
+        gate_filter!(@acc $then [$($kept)*] $($rest)*);
+    };
+    (@opts $then:ident [$($kept:tt)*] $store:tt [stores_nothing $(, $($o:tt)*)?] $($rest:tt)*) => {
+        gate_filter!(@acc $then [$($kept)*] $($rest)*);
+    };
+    (@opts $then:ident [$($kept:tt)*] $store:tt [$other:ident $(($($arg:tt)*))? $(, $($o:tt)*)?] $($rest:tt)*) => {
+        gate_filter!(@opts $then [$($kept)*] $store [$($($o)*)?] $($rest)*);
+    };
+    ($then:ident; $($lines:tt)*) => {
+        gate_filter!(@acc $then [] $($lines)*);
+    };
+}
 
-main!(
-    config = LibraryBenchmarkConfig::default().tool(Dhat::default()),
-    library_benchmark_groups = [
-        memory, shard, shardunit, dense, dashmap, papaya, scc, unsync
-    ]
-);
+/// The catalog's gate lines, as one benchmark group per store.
+macro_rules! gate_groups {
+    ($($lines:tt)*) => { gate_filter!(write_groups; $($lines)*); };
+}
+
+macro_rules! write_groups {
+    ($(($id:ident, $ty:ty, $ctor:expr))*) => {
+        // SAFETY (for `unsync`'s constructor): callgrind runs each benchmark
+        // on one thread, calling the store from that thread only.
+        $( store_group!($id, $ty, ($ctor)(0)); )*
+    };
+}
+
+/// The catalog's gate lines, as gungraun's `main!` over their groups.
+macro_rules! gate_main {
+    ($($lines:tt)*) => { gate_filter!(write_main; $($lines)*); };
+}
+
+macro_rules! write_main {
+    ($(($id:ident, $ty:ty, $ctor:expr))*) => {
+        $( use stores::$id::$id; )*
+        main!(
+            config = LibraryBenchmarkConfig::default().tool(Dhat::default()),
+            library_benchmark_groups = [$($id),*]
+        );
+    };
+}
+
+mod stores {
+    use super::*;
+
+    store_catalog::for_each_store!(gate_groups);
+}
+
+store_catalog::for_each_store!(gate_main);

@@ -69,6 +69,20 @@ macro_rules! for_each_store {
                 (|c| store_shardunit::ShardUnitStore::with_shards_and_capacity(4096, c))
                 "shardunit with 4096 shards (the knob: shard count)"
                 [sharded(|s, id| (s.shard_of(id), s.shards().len()))];
+            dense_twin "dense-twin" Knob (store_dense::DenseStore) (store_dense::DenseStore::with_capacity)
+                "dense again under another name: the A/A test of scripts/calibrate" [];
+            dense_slow_4 "dense-slow-4" Knob (store_limits::Delayed<store_dense::DenseStore, 4>)
+                (|c| store_limits::Delayed::<_, 4>::new(store_dense::DenseStore::with_capacity(c)))
+                "dense plus 4 iterations of busy work per operation (calibration)" [];
+            dense_slow_8 "dense-slow-8" Knob (store_limits::Delayed<store_dense::DenseStore, 8>)
+                (|c| store_limits::Delayed::<_, 8>::new(store_dense::DenseStore::with_capacity(c)))
+                "dense plus 8 iterations of busy work per operation (calibration)" [];
+            dense_slow_16 "dense-slow-16" Knob (store_limits::Delayed<store_dense::DenseStore, 16>)
+                (|c| store_limits::Delayed::<_, 16>::new(store_dense::DenseStore::with_capacity(c)))
+                "dense plus 16 iterations of busy work per operation (calibration)" [];
+            dense_slow_32 "dense-slow-32" Knob (store_limits::Delayed<store_dense::DenseStore, 32>)
+                (|c| store_limits::Delayed::<_, 32>::new(store_dense::DenseStore::with_capacity(c)))
+                "dense plus 32 iterations of busy work per operation (calibration)" [];
             // SAFETY of the constructor: `single_thread` makes the harness
             // refuse to run this store on more than one thread, the suite
             // runs it on one thread per store, and the harness never calls a

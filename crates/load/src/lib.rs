@@ -325,15 +325,43 @@ pub fn run(plan: LoadPlan) -> Result<LoadOutcome, String> {
     let mut workload = plan.workload.clone();
     workload.stream_len = per_conn.next_power_of_two().clamp(1 << 10, 1 << 20);
     let streams = workload.generate(plan.connections).streams;
+    let seen = drive_connections(&plan, &streams)?;
+    let merged = Merged::of(seen);
+    let requests = merged.done.len() as u64;
+    let elapsed = merged
+        .done
+        .iter()
+        .max()
+        .copied()
+        .unwrap_or(plan.duration)
+        .max(Duration::from_millis(1));
+    let rps = requests as f64 / elapsed.as_secs_f64();
+    let lateness = (
+        merged.lateness.value_at_quantile(0.5),
+        merged.lateness.value_at_quantile(0.99),
+    );
+    let file = run_file(&plan, workload, store, &merged);
+    Ok(LoadOutcome {
+        file,
+        statuses: merged.statuses,
+        transport_errors: merged.transport_errors,
+        requests,
+        rps,
+        lateness,
+    })
+}
+
+/// Opens every connection on its own thread, all starting together, and
+/// collects what each saw.
+fn drive_connections(plan: &LoadPlan, streams: &[Stream]) -> Result<Vec<Seen>, String> {
     // Every connection opens before the clock starts; 200 ms is ample on
     // loopback, and a connection that is later still is charged for it.
     let start = Instant::now() + Duration::from_millis(200);
-    let seen: Vec<Seen> = std::thread::scope(|s| {
+    std::thread::scope(|s| {
         let handles: Vec<_> = streams
             .iter()
             .enumerate()
             .map(|(c, stream)| {
-                let plan = &plan;
                 std::thread::Builder::new()
                     .name(format!("sl-load-{c}"))
                     .spawn_scoped(s, move || connection(plan, stream, c, start))
@@ -347,37 +375,49 @@ pub fn run(plan: LoadPlan) -> Result<LoadOutcome, String> {
                     .unwrap_or_else(|p| std::panic::resume_unwind(p))
             })
             .collect::<Result<_, String>>()
-    })?;
-    let mut hists = new_histograms();
-    let mut lateness =
-        Histogram::<u64>::new_with_bounds(1, 100_000_000_000, 3).expect("constant bounds");
-    let mut statuses: Vec<(u16, u64)> = Vec::new();
-    let mut transport_errors = 0;
-    let mut done: Vec<Duration> = Vec::new();
-    for s in seen {
-        for (into, from) in hists.iter_mut().zip(s.hists.iter()) {
-            let _ = into.add(from);
-        }
-        let _ = lateness.add(&s.lateness);
-        for (code, n) in s.statuses {
-            match statuses.iter_mut().find(|(c, _)| *c == code) {
-                Some((_, m)) => *m += n,
-                None => statuses.push((code, n)),
+    })
+}
+
+/// What every connection saw, added up.
+struct Merged {
+    hists: [Histogram<u64>; 5],
+    lateness: Histogram<u64>,
+    statuses: Vec<(u16, u64)>,
+    transport_errors: u64,
+    done: Vec<Duration>,
+}
+
+impl Merged {
+    fn of(seen: Vec<Seen>) -> Merged {
+        let mut m = Merged {
+            hists: new_histograms(),
+            lateness: Histogram::<u64>::new_with_bounds(1, 100_000_000_000, 3)
+                .expect("constant bounds"),
+            statuses: Vec::new(),
+            transport_errors: 0,
+            done: Vec::new(),
+        };
+        for s in seen {
+            for (into, from) in m.hists.iter_mut().zip(s.hists.iter()) {
+                let _ = into.add(from);
             }
+            let _ = m.lateness.add(&s.lateness);
+            for (code, n) in s.statuses {
+                match m.statuses.iter_mut().find(|(c, _)| *c == code) {
+                    Some((_, k)) => *k += n,
+                    None => m.statuses.push((code, n)),
+                }
+            }
+            m.transport_errors += s.transport_errors;
+            m.done.extend(s.done_at);
         }
-        transport_errors += s.transport_errors;
-        done.extend(s.done_at);
+        m.statuses.sort_unstable();
+        m
     }
-    statuses.sort_unstable();
-    let requests = done.len() as u64;
-    let elapsed = done
-        .iter()
-        .max()
-        .copied()
-        .unwrap_or(plan.duration)
-        .max(Duration::from_millis(1));
-    let rps = requests as f64 / elapsed.as_secs_f64();
-    // Windows of equal length: each is one throughput sample.
+}
+
+/// Throughput per window of equal length: each window is one sample.
+fn window_samples(plan: &LoadPlan, done: &[Duration]) -> (f64, Vec<Sample>) {
     let window = plan.duration.as_secs_f64() / plan.windows.max(1) as f64;
     let samples = (0..plan.windows.max(1))
         .map(|w| {
@@ -399,8 +439,14 @@ pub fn run(plan: LoadPlan) -> Result<LoadOutcome, String> {
             }
         })
         .collect();
-    let latency = Latency::from_histograms(&hists);
-    let file = RunFile {
+    (window, samples)
+}
+
+/// The load run as a run file: one cell, one sample per window.
+fn run_file(plan: &LoadPlan, workload: Workload, store: String, m: &Merged) -> RunFile {
+    let (window, samples) = window_samples(plan, &m.done);
+    let requests = m.done.len() as u64;
+    RunFile {
         schema: SCHEMA.into(),
         machine: Machine::current(),
         preset: Some(
@@ -419,7 +465,7 @@ pub fn run(plan: LoadPlan) -> Result<LoadOutcome, String> {
         rep_seconds: Some(window),
         warmup_pct: 0,
         order: "fixed".into(),
-        timer_cost_ns: lateness.value_at_quantile(0.5) as f64,
+        timer_cost_ns: m.lateness.value_at_quantile(0.5) as f64,
         cells: vec![Cell {
             store: store.clone(),
             threads: plan.connections,
@@ -428,9 +474,10 @@ pub fn run(plan: LoadPlan) -> Result<LoadOutcome, String> {
             bytes_per_op: 0.0,
             allocs_per_op: 0.0,
             alloc_ops: 0,
-            latency,
+            latency: Latency::from_histograms(&m.hists),
             latency_every: 1,
-            misses: statuses
+            misses: m
+                .statuses
                 .iter()
                 .filter(|(c, _)| *c == 404)
                 .map(|(_, n)| n)
@@ -451,18 +498,7 @@ pub fn run(plan: LoadPlan) -> Result<LoadOutcome, String> {
             shard_imbalance: None,
             walk_ns: None,
         }],
-    };
-    Ok(LoadOutcome {
-        file,
-        statuses,
-        transport_errors,
-        requests,
-        rps,
-        lateness: (
-            lateness.value_at_quantile(0.5),
-            lateness.value_at_quantile(0.99),
-        ),
-    })
+    }
 }
 
 #[cfg(test)]

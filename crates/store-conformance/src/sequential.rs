@@ -1,5 +1,12 @@
 //! Model-based property test: the store must behave like a `BTreeMap` with a
 //! counter, one operation at a time.
+//!
+//! Generated creates set every field a client may send (title, optional
+//! description, optional completed flag), and generated patches cover every
+//! field too: title, completed, and description, which a patch may leave
+//! alone, set, or clear (set to the empty string, the only way a client
+//! clears it). A store that drops or mixes up any one field diverges from
+//! the model.
 
 use std::collections::BTreeMap;
 
@@ -11,11 +18,17 @@ use task_model::{Task, TaskApi, TaskId, TaskStore, TaskUpdate, Timestamp};
 /// sequences hit existing, deleted and never-created ids alike.
 #[derive(Clone, Debug)]
 pub enum Step {
-    Create(String),
+    Create {
+        title: String,
+        description: Option<String>,
+        completed: Option<bool>,
+    },
     Get(u64),
     Update {
         id: u64,
         title: Option<String>,
+        /// `Some("")` clears the description.
+        description: Option<String>,
         completed: Option<bool>,
     },
     Delete(u64),
@@ -25,12 +38,35 @@ pub enum Step {
 
 fn step() -> impl Strategy<Value = Step> {
     let title = "[a-z]{1,8}";
+    // Absent, cleared (empty), or set; descriptions may hold spaces and
+    // newlines, which validation keeps as they are.
+    let description = || {
+        proptest::option::of(prop_oneof![
+            1 => Just(String::new()),
+            3 => "[a-z \n]{1,12}",
+        ])
+    };
     let id = 0u64..24;
     prop_oneof![
-        3 => title.prop_map(Step::Create),
+        3 => (title, description(), proptest::option::of(any::<bool>()))
+            .prop_map(|(title, description, completed)| Step::Create {
+                title,
+                description,
+                completed,
+            }),
         3 => id.clone().prop_map(Step::Get),
-        3 => (id.clone(), proptest::option::of(title), proptest::option::of(any::<bool>()))
-            .prop_map(|(id, title, completed)| Step::Update { id, title, completed }),
+        3 => (
+            id.clone(),
+            proptest::option::of(title),
+            description(),
+            proptest::option::of(any::<bool>()),
+        )
+            .prop_map(|(id, title, description, completed)| Step::Update {
+                id,
+                title,
+                description,
+                completed,
+            }),
         2 => id.prop_map(Step::Delete),
         1 => Just(Step::GetAll),
         1 => Just(Step::Len),
@@ -60,10 +96,15 @@ fn check_sequence<S: TaskStore>(store: &S, steps: &[Step]) -> Result<(), TestCas
     for (i, step) in steps.iter().enumerate() {
         let at = Timestamp(i as u64 + 10);
         match step {
-            Step::Create(title) => {
+            Step::Create {
+                title,
+                description,
+                completed,
+            } => {
                 let new = task_model::NewTask {
                     title: title.clone(),
-                    ..Default::default()
+                    description: description.clone(),
+                    completed: *completed,
                 };
                 let draft = new.validate_at(at).expect("generated titles are valid");
                 let got = store.create(draft.clone());
@@ -81,11 +122,12 @@ fn check_sequence<S: TaskStore>(store: &S, steps: &[Step]) -> Result<(), TestCas
             Step::Update {
                 id,
                 title,
+                description,
                 completed,
             } => {
                 let update = TaskUpdate {
                     title: title.clone(),
-                    description: None,
+                    description: description.clone(),
                     completed: *completed,
                 };
                 let patch = update.validate_at(at).expect("generated updates are valid");
@@ -120,4 +162,37 @@ fn check_sequence<S: TaskStore>(store: &S, steps: &[Step]) -> Result<(), TestCas
     }
     prop_assert_eq!(store.len(), model.len(), "len at the end");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::strategy::ValueTree;
+
+    /// The generator reaches every field: a patch that sets and one that
+    /// clears the description, creates with a description and a flag.
+    #[test]
+    fn steps_cover_every_field() {
+        let mut runner = TestRunner::deterministic();
+        let (mut set, mut clear, mut keep, mut created_with) = (0, 0, 0, 0);
+        for _ in 0..2_000 {
+            match step().new_tree(&mut runner).expect("a step").current() {
+                Step::Update { description, .. } => match description.as_deref() {
+                    Some("") => clear += 1,
+                    Some(_) => set += 1,
+                    None => keep += 1,
+                },
+                Step::Create {
+                    description: Some(_),
+                    completed: Some(_),
+                    ..
+                } => created_with += 1,
+                _ => {}
+            }
+        }
+        assert!(
+            set > 0 && clear > 0 && keep > 0 && created_with > 0,
+            "set {set}, clear {clear}, keep {keep}, created with all fields {created_with}"
+        );
+    }
 }

@@ -8,8 +8,11 @@
 //! - [`NoopStore`]: stores nothing and finds nothing. Its ns/op is the
 //!   harness's own cost per operation (loading the next operation,
 //!   dispatching on its kind, checking the result).
+//! - [`Delayed`]: another store plus a fixed amount of busy work per
+//!   operation: a known slowdown, to measure the smallest slowdown the lab
+//!   detects (`scripts/calibrate`).
 //!
-//! Neither is a store anyone should deploy.
+//! None is a store anyone should deploy.
 
 use std::cell::{Cell, UnsafeCell};
 use std::sync::Arc;
@@ -163,6 +166,74 @@ impl TaskStore for NoopStore {
 
     fn len(&self) -> usize {
         0
+    }
+}
+
+/// `S` with `SPIN` iterations of busy work added to every operation: a
+/// store made slower on purpose by a fixed, small amount, to calibrate what
+/// the lab can detect. The work is plain arithmetic through `black_box` (no
+/// `pause`, which traps to the hypervisor on this VM, no sleep, no system
+/// call), so it costs the same on every call and touches no shared memory.
+/// What it costs in ns is not assumed: the calibration measures it.
+pub struct Delayed<S, const SPIN: u32> {
+    inner: S,
+}
+
+impl<S, const SPIN: u32> Delayed<S, SPIN> {
+    pub fn new(inner: S) -> Self {
+        Delayed { inner }
+    }
+
+    #[inline(always)]
+    fn spin() {
+        let mut x = 0u32;
+        for i in 0..SPIN {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
+        }
+        std::hint::black_box(x);
+    }
+}
+
+impl<S: TaskStore, const SPIN: u32> TaskStore for Delayed<S, SPIN> {
+    const SNAPSHOT: SnapshotGuarantee = S::SNAPSHOT;
+
+    fn create(&self, draft: TaskDraft) -> Arc<Task> {
+        Self::spin();
+        self.inner.create(draft)
+    }
+
+    fn get(&self, id: TaskId) -> Option<Arc<Task>> {
+        Self::spin();
+        self.inner.get(id)
+    }
+
+    fn update(&self, id: TaskId, patch: TaskPatch) -> Option<Arc<Task>> {
+        Self::spin();
+        self.inner.update(id, patch)
+    }
+
+    fn delete(&self, id: TaskId) -> Option<Arc<Task>> {
+        Self::spin();
+        self.inner.delete(id)
+    }
+
+    fn get_all(&self) -> Vec<Arc<Task>> {
+        Self::spin();
+        self.inner.get_all()
+    }
+
+    fn len(&self) -> usize {
+        self.inner.len()
+    }
+
+    fn snapshot(&self) -> task_model::Snapshot {
+        Self::spin();
+        self.inner.snapshot()
+    }
+
+    fn get_with<R>(&self, id: TaskId, f: impl FnOnce(&Task) -> R) -> Option<R> {
+        Self::spin();
+        self.inner.get_with(id, f)
     }
 }
 

@@ -694,12 +694,6 @@ fn compare(args: CompareArgs) -> Result<(), Failure> {
         .iter()
         .map(|p| RunFile::read(p))
         .collect::<Result<_, _>>()?;
-    let name = |p: &Path| {
-        p.file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or("run")
-            .to_owned()
-    };
     match (files.as_slice(), &args.baseline) {
         ([_], Some(_)) if args.normalize.is_some() => Err(
             "--normalize compares two files (OLD NEW); --baseline already compares the stores of one file with each other"
@@ -711,7 +705,7 @@ fn compare(args: CompareArgs) -> Result<(), Failure> {
             let table = cmp::baseline_table(&rows, baseline, metric.name(), args.alpha);
             let title = format!(
                 "{} against {baseline} ({})",
-                name(&args.files[0]),
+                stem(&args.files[0]),
                 metric.name()
             );
             print!("{}", cmp::render(&table, format, &title));
@@ -721,59 +715,78 @@ fn compare(args: CompareArgs) -> Result<(), Failure> {
             Ok(())
         }
         ([_], None) => Err("one file needs --baseline STORE; or give two files, OLD NEW".into()),
-        ([old, new], None) => {
-            let c = match &args.normalize {
-                None => storelab_stats::compare::compare(old, new, metric, args.alpha, args.common)?,
-                Some(reference) => storelab_stats::compare::compare_normalized(
-                    old,
-                    new,
-                    metric,
-                    args.alpha,
-                    args.common,
-                    reference,
-                )?,
-            };
-            let (a, b) = (name(&args.files[0]), name(&args.files[1]));
-            let title = match &args.normalize {
-                None => format!("{a} -> {b} ({}, alpha {})", metric.name(), args.alpha),
-                Some(reference) => format!(
-                    "{a} -> {b} ({} over {reference}'s in the same round, alpha {})",
-                    metric.name(),
-                    args.alpha
-                ),
-            };
-            print!(
-                "{}",
-                cmp::render(&cmp::comparison_table(&c, &a, &b), format, &title)
-            );
-            for u in &c.unmatched {
-                eprintln!("storelab: note: {u}");
-            }
-            if let Some(pct) = args.fail_on_regression {
-                let bad = c.regressions(pct);
-                if !bad.is_empty() {
-                    let rows: Vec<String> = bad
-                        .iter()
-                        .map(|r| format!("{} x{} {:+.1}%", r.store, r.threads, r.delta_pct))
-                        .collect();
-                    let normalized = args
-                        .normalize
-                        .as_deref()
-                        .map(|r| format!(" (normalized by {r})"))
-                        .unwrap_or_default();
-                    return Err(Failure::Finding(format!(
-                        "significant regression past {pct}%{normalized}: {}",
-                        rows.join(", ")
-                    )));
-                }
-            }
-            Ok(())
-        }
+        ([old, new], None) => compare_two(&args, old, new, metric, format),
         ([_, _], Some(_)) => {
             Err("--baseline compares the stores of one file; give one file".into())
         }
         _ => Err("give one file with --baseline, or two files".into()),
     }
+}
+
+/// A file's name without its folder and extension, for table titles.
+fn stem(p: &Path) -> String {
+    p.file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("run")
+        .to_owned()
+}
+
+/// `compare OLD NEW`, plain or normalized; a significant regression past
+/// `--fail-on-regression` is a finding.
+fn compare_two(
+    args: &CompareArgs,
+    old: &RunFile,
+    new: &RunFile,
+    metric: Metric,
+    format: Format,
+) -> Result<(), Failure> {
+    let c = match &args.normalize {
+        None => storelab_stats::compare::compare(old, new, metric, args.alpha, args.common)?,
+        Some(reference) => storelab_stats::compare::compare_normalized(
+            old,
+            new,
+            metric,
+            args.alpha,
+            args.common,
+            reference,
+        )?,
+    };
+    let (a, b) = (stem(&args.files[0]), stem(&args.files[1]));
+    let title = match &args.normalize {
+        None => format!("{a} -> {b} ({}, alpha {})", metric.name(), args.alpha),
+        Some(reference) => format!(
+            "{a} -> {b} ({} over {reference}'s in the same round, alpha {})",
+            metric.name(),
+            args.alpha
+        ),
+    };
+    print!(
+        "{}",
+        cmp::render(&cmp::comparison_table(&c, &a, &b), format, &title)
+    );
+    for u in &c.unmatched {
+        eprintln!("storelab: note: {u}");
+    }
+    let Some(pct) = args.fail_on_regression else {
+        return Ok(());
+    };
+    let bad = c.regressions(pct);
+    if bad.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<String> = bad
+        .iter()
+        .map(|r| format!("{} x{} {:+.1}%", r.store, r.threads, r.delta_pct))
+        .collect();
+    let normalized = args
+        .normalize
+        .as_deref()
+        .map(|r| format!(" (normalized by {r})"))
+        .unwrap_or_default();
+    Err(Failure::Finding(format!(
+        "significant regression past {pct}%{normalized}: {}",
+        rows.join(", ")
+    )))
 }
 
 fn gate(args: GateArgs) -> Result<(), Failure> {
@@ -916,6 +929,12 @@ fn load(args: LoadArgs) -> Result<(), Failure> {
         windows: 6,
     })?;
     outcome.file.write(&args.out)?;
+    print_load(&args, duration, &outcome);
+    Ok(())
+}
+
+/// What `storelab load` prints: the run, its statuses, its latency table.
+fn print_load(args: &LoadArgs, duration: Duration, outcome: &storelab_load::LoadOutcome) {
     let cell = &outcome.file.cells[0];
     println!(
         "storelab load {} · store {} · {} connections · {} · {}",
@@ -964,7 +983,6 @@ fn load(args: LoadArgs) -> Result<(), Failure> {
         );
     }
     println!("results: {}", args.out.display());
-    Ok(())
 }
 
 fn merge(args: MergeArgs) -> Result<(), Failure> {

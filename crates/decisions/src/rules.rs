@@ -1,0 +1,188 @@
+//! The verdict rules: every verdict in DECISIONS.md is one of these functions
+//! applied to paired ratios from one run, never a judgment typed by hand.
+//!
+//! A rule sees the ratio's interval, not only its median: a claim "X is at
+//! least T times as fast" holds when the whole interval lies above T, does
+//! not hold when the whole interval lies below T, and is inconclusive when
+//! the interval contains T, whatever side the median falls on. A claim that
+//! needs more rounds than the run has, or a machine this lab does not have
+//! (14 cores), is untestable here, and says why.
+//!
+//! Ratios are `slow / fast` of ns/op as the claim states them: a ratio of
+//! 2.0 reads "the claimed-faster store is 2x as fast".
+
+use storelab_stats::paired::{PairedRatio, Verdict};
+
+/// What a rule concluded.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// The data support the claim at the stated confidence.
+    Holds,
+    /// The data contradict the claim at the stated confidence.
+    DoesNotHold,
+    /// The interval contains the claim's threshold: the data cannot tell.
+    Inconclusive,
+    /// The claim cannot be tested on this run or machine; the reason.
+    Untestable(String),
+}
+
+impl Outcome {
+    /// The verdict's opening words, in bold.
+    pub fn label(&self) -> String {
+        match self {
+            Outcome::Holds => "**holds**".into(),
+            Outcome::DoesNotHold => "**does not hold**".into(),
+            Outcome::Inconclusive => "**inconclusive**".into(),
+            Outcome::Untestable(why) => format!("**untestable here** ({why})"),
+        }
+    }
+}
+
+fn too_few(pairs: usize, need: usize) -> Outcome {
+    Outcome::Untestable(format!(
+        "{pairs} paired rounds give no interval at this confidence; {need} are needed"
+    ))
+}
+
+/// "The claimed-faster store is at least `factor` times as fast", judged on
+/// the ratio slow/fast: holds when the interval's lower bound exceeds
+/// `factor`, does not hold when its upper bound is under it.
+pub fn at_least(ratio: &PairedRatio, factor: f64) -> Outcome {
+    match ratio.verdict(factor) {
+        Verdict::Above => Outcome::Holds,
+        Verdict::Below => Outcome::DoesNotHold,
+        Verdict::Inconclusive => Outcome::Inconclusive,
+        Verdict::TooFew { pairs, need } => too_few(pairs, need),
+    }
+}
+
+/// "The claimed-faster store is faster": [`at_least`] with factor 1.
+pub fn faster(ratio: &PairedRatio) -> Outcome {
+    at_least(ratio, 1.0)
+}
+
+/// "The two are within `tolerance` of each other" (an equivalence claim,
+/// such as "no difference"): holds when the whole interval lies within
+/// [1/(1+tolerance), 1+tolerance], does not hold when the whole interval lies
+/// outside it on one side.
+pub fn within(ratio: &PairedRatio, tolerance: f64) -> Outcome {
+    let (hi, lo) = (1.0 + tolerance, 1.0 / (1.0 + tolerance));
+    match (ratio.verdict(hi), ratio.verdict(lo)) {
+        (Verdict::TooFew { pairs, need }, _) => too_few(pairs, need),
+        (Verdict::Above, _) | (_, Verdict::Below) => Outcome::DoesNotHold,
+        (Verdict::Below, Verdict::Above) => Outcome::Holds,
+        _ => Outcome::Inconclusive,
+    }
+}
+
+/// A claim whose size needs more cores than this machine has: the direction
+/// is judged by [`faster`], the size is untestable.
+pub fn direction_only(ratio: &PairedRatio, needs: &str) -> (Outcome, Outcome) {
+    (faster(ratio), Outcome::Untestable(needs.to_owned()))
+}
+
+/// Combines the outcomes of one claim at several thread counts: holds only
+/// where every one holds, does not hold where every one does not, and is
+/// mixed (reported as inconclusive) otherwise; untestable if any is.
+pub fn everywhere(outcomes: &[Outcome]) -> Outcome {
+    if let Some(u) = outcomes
+        .iter()
+        .find(|o| matches!(o, Outcome::Untestable(_)))
+    {
+        return u.clone();
+    }
+    if outcomes.is_empty() {
+        return Outcome::Untestable("no thread count measured both stores".into());
+    }
+    if outcomes.iter().all(|o| *o == Outcome::Holds) {
+        Outcome::Holds
+    } else if outcomes.iter().all(|o| *o == Outcome::DoesNotHold) {
+        Outcome::DoesNotHold
+    } else {
+        Outcome::Inconclusive
+    }
+}
+
+/// A claim's stated arithmetic checked against its own figures (the log's
+/// `58x` is 603.1/60.36 = 10.0x). Returns the recomputed ratio and whether
+/// the stated one is within 10% of it.
+pub fn arithmetic(numerator: f64, denominator: f64, stated: f64) -> (f64, bool) {
+    let actual = numerator / denominator;
+    (actual, (actual / stated - 1.0).abs() <= 0.10)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use storelab_stats::paired::ratio_summary;
+
+    /// 20 rounds of ratios spread around `center` by up to `spread`.
+    fn ratios(center: f64, spread: f64) -> PairedRatio {
+        let v: Vec<f64> = (0..20)
+            .map(|i| center * (1.0 + spread * (i as f64 / 19.0 - 0.5)))
+            .collect();
+        ratio_summary(&v, 0.95)
+    }
+
+    #[test]
+    fn at_least_holds_fails_or_cannot_tell() {
+        assert_eq!(at_least(&ratios(2.0, 0.1), 1.5), Outcome::Holds);
+        assert_eq!(at_least(&ratios(1.2, 0.1), 1.5), Outcome::DoesNotHold);
+        // The median is above the threshold, but the interval straddles it.
+        let wide = ratios(1.55, 0.6);
+        assert!(wide.median > 1.5);
+        assert_eq!(at_least(&wide, 1.5), Outcome::Inconclusive);
+    }
+
+    #[test]
+    fn too_few_rounds_are_untestable() {
+        let few = ratio_summary(&[2.0, 2.1, 1.9], 0.95);
+        assert!(matches!(at_least(&few, 1.5), Outcome::Untestable(_)));
+        assert!(matches!(within(&few, 0.05), Outcome::Untestable(_)));
+    }
+
+    #[test]
+    fn within_is_an_equivalence_test() {
+        assert_eq!(within(&ratios(1.0, 0.02), 0.05), Outcome::Holds);
+        assert_eq!(within(&ratios(1.3, 0.05), 0.05), Outcome::DoesNotHold);
+        assert_eq!(within(&ratios(0.7, 0.05), 0.05), Outcome::DoesNotHold);
+        assert_eq!(within(&ratios(1.0, 0.3), 0.05), Outcome::Inconclusive);
+    }
+
+    #[test]
+    fn everywhere_needs_every_thread_count() {
+        use Outcome::*;
+        assert_eq!(everywhere(&[Holds, Holds]), Holds);
+        assert_eq!(everywhere(&[DoesNotHold, DoesNotHold]), DoesNotHold);
+        assert_eq!(everywhere(&[Holds, DoesNotHold]), Inconclusive);
+        assert!(matches!(
+            everywhere(&[Holds, Untestable("x".into())]),
+            Untestable(_)
+        ));
+        assert!(matches!(everywhere(&[]), Untestable(_)));
+    }
+
+    #[test]
+    fn direction_is_judged_and_size_is_not() {
+        let (dir, size) = direction_only(&ratios(2.0, 0.1), "14 cores");
+        assert_eq!(dir, Outcome::Holds);
+        assert!(matches!(size, Outcome::Untestable(ref w) if w == "14 cores"));
+    }
+
+    #[test]
+    fn the_logs_arithmetic_is_rechecked() {
+        let (x, ok) = arithmetic(603.1, 60.36, 58.0);
+        assert!((x - 9.99).abs() < 0.01 && !ok);
+        assert!(arithmetic(666.1, 11.57, 57.0).1);
+    }
+
+    #[test]
+    fn labels_name_the_outcome() {
+        assert_eq!(Outcome::Holds.label(), "**holds**");
+        assert!(
+            Outcome::Untestable("2 cores".into())
+                .label()
+                .contains("2 cores")
+        );
+    }
+}

@@ -1,0 +1,1387 @@
+//! Linearizability of concurrent histories: the contract's "every method is
+//! linearizable on its own id", checked as such instead of through one
+//! symptom at a time.
+//!
+//! The final-state checks in [`concurrent`](crate::concurrent) look for one
+//! consequence of a bug each (the last title survived, the task stayed
+//! deleted). A store can break the contract without that consequence: an
+//! update that patches a stale copy, a read served from a cache a writer
+//! forgot to invalidate, a `get_all` that lists the ids under one lock and
+//! fetches the tasks under another. Here threads run short random programs
+//! against the store at once and record a *history*: each operation's
+//! arguments, its answer, and the interval it ran in. The history is correct
+//! if some order of its operations (a *linearization*) both
+//!
+//! - respects real time: an operation that returned before another was
+//!   invoked comes first, and
+//! - replays on the sequential model with exactly the answers the store
+//!   gave: `create` returns its draft under an id never handed out before,
+//!   `get` returns the current version, `update` returns `patched` of the
+//!   current version (the model predicts every field, timestamps included),
+//!   `delete` returns the last version, `len` the count.
+//!
+//! Intervals come from one logical clock shared by every thread (an
+//! `AtomicU64` read with `fetch_add` just before the call and just after it
+//! returns), so every reading is distinct and the real-time order of two
+//! operations is never in doubt. An interval read this way contains the
+//! operation's true one, so a correct store is never refuted.
+//!
+//! The search is Wing & Gong's: repeatedly pick an operation that no
+//! pending operation returned before, apply it to the model, and backtrack
+//! when the model disagrees with the store. As in Lowe's checker and
+//! Porcupine, every (set of linearized operations, model state) pair is
+//! explored once: reaching it again by another order cannot succeed where
+//! the first visit failed. Histories are kept small (3 threads, 5 or 6
+//! operations each, over 4 or 5 ids), so the search is instant; the checks
+//! find races by running hundreds of histories, on a fresh store every
+//! [`HISTORIES_PER_STORE`]. Most histories run in lock step (the threads
+//! start each round of their programs at the same moment, after a short
+//! random pause), so that operations overlap even when the threads
+//! outnumber the cores.
+//!
+//! `get_all` and `snapshot` are checked at the level the store claims:
+//!
+//! - [`SnapshotGuarantee::Atomic`]: one operation, equal to the model's whole
+//!   state at its linearization point. A `get_all` that mixes two instants
+//!   has no such point. `len` is exact at its point too (one lock, or one
+//!   owner thread, counts once).
+//! - [`SnapshotGuarantee::PerTask`]: the answer is split into one `get` per
+//!   id that could exist, all sharing the call's interval, each linearized on
+//!   its own; that is exactly the promise (each task is some version stored
+//!   during the call; tasks created or deleted during it may or may not
+//!   appear, independently). `len` is only bounded by the ids that could
+//!   exist: a sharded store sums counts read at different instants.
+//!
+//! Either way an answer holding an id twice, or an id nobody created, is
+//! refuted at once.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::fmt::Write as _;
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::thread;
+
+use task_model::{
+    NewTask, SnapshotGuarantee, Task, TaskDraft, TaskId, TaskPatch, TaskStore, TaskUpdate,
+    Timestamp,
+};
+
+/// What a thread asked the store.
+#[derive(Clone, Debug)]
+pub enum Call {
+    Create(TaskDraft),
+    Get(TaskId),
+    /// `get_with(id, clone)`: the borrowing read path some stores override.
+    GetWith(TaskId),
+    Update(TaskId, TaskPatch),
+    Delete(TaskId),
+    Len,
+    GetAll,
+    /// `snapshot()`, read back as a list of tasks.
+    Snapshot,
+}
+
+/// What the store answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Answer {
+    /// The answer of `create` (always `Some`), `get`, `get_with`, `update`
+    /// or `delete`.
+    Task(Option<Task>),
+    Len(usize),
+    /// The answer of `get_all` or `snapshot`, in the store's order.
+    Tasks(Vec<Task>),
+}
+
+/// One completed operation of a history.
+#[derive(Clone, Debug)]
+pub struct Event {
+    /// Which thread ran it (for the report only).
+    pub thread: usize,
+    pub call: Call,
+    pub answer: Answer,
+    /// Clock reading taken just before the call.
+    pub invoked: u64,
+    /// Clock reading taken just after it returned; greater than `invoked`.
+    pub returned: u64,
+}
+
+/// A concurrent history and the state the store was in before it.
+#[derive(Clone, Debug, Default)]
+pub struct History {
+    /// The tasks stored when the history began.
+    pub start: Vec<Task>,
+    /// Ids 1 to `issued` were handed out before the history began (ids
+    /// count up from 1), live or deleted: no create may return one of them.
+    pub issued: u64,
+    pub events: Vec<Event>,
+}
+
+impl History {
+    /// A history starting from `start`, with every id up to its highest
+    /// issued.
+    pub fn starting_with(start: Vec<Task>) -> History {
+        let issued = start.iter().map(|t| t.id.get()).max().unwrap_or(0);
+        History {
+            start,
+            issued,
+            events: Vec::new(),
+        }
+    }
+}
+
+/// Whether `history` has a linearization on the sequential model, with
+/// `get_all`, `snapshot` and `len` held to `guarantee` (see the module
+/// docs). The error explains the refutation and lists the history.
+pub fn check(history: &History, guarantee: SnapshotGuarantee) -> Result<(), String> {
+    let ops = prepare(history, guarantee).map_err(|why| report(history, &why, &[]))?;
+    if ops.len() > MAX_OPS {
+        return Err(report(
+            history,
+            &format!(
+                "the history has {} operations to order; the checker takes at most {MAX_OPS}",
+                ops.len()
+            ),
+            &[],
+        ));
+    }
+    let mut start = State::default();
+    for task in &history.start {
+        start.tasks.insert(task.id.get(), Version(task.clone()));
+    }
+    let mut search = Search {
+        ops: &ops,
+        issued: history.issued,
+        all: if ops.len() == MAX_OPS {
+            u128::MAX
+        } else {
+            (1u128 << ops.len()) - 1
+        },
+        visited: HashSet::new(),
+        path: Vec::new(),
+        deepest: Vec::new(),
+    };
+    match search.explore(0, &start) {
+        Ok(true) => Ok(()),
+        Ok(false) => {
+            let order: Vec<usize> = search.deepest.iter().map(|&i| ops[i].event).collect();
+            Err(report(
+                history,
+                "no order of the operations consistent with real time gives the store's answers",
+                &order,
+            ))
+        }
+        Err(visited) => Err(report(
+            history,
+            &format!("the search gave up after {visited} states: make the history smaller"),
+            &[],
+        )),
+    }
+}
+
+/// The most operations one history may have after `get_all`s are split.
+const MAX_OPS: usize = 128;
+/// States the search may visit before it gives up. Histories of the size
+/// the checks run visit a few hundred.
+const MAX_STATES: usize = 2_000_000;
+
+/// A task version, hashable for the search's memo.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Version(Task);
+
+impl Hash for Version {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        let t = &self.0;
+        (t.id, &*t.title, &*t.description, t.completed).hash(h);
+        (t.created_at, t.updated_at).hash(h);
+    }
+}
+
+/// The sequential model's state.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+struct State {
+    tasks: BTreeMap<u64, Version>,
+    /// Ids handed out by creates of this history so far.
+    created: BTreeSet<u64>,
+}
+
+/// One operation to order, with what the model must reproduce.
+#[derive(Debug)]
+struct Op {
+    invoked: u64,
+    returned: u64,
+    expect: Expect,
+    /// Index of the event it came from.
+    event: usize,
+}
+
+#[derive(Debug)]
+enum Expect {
+    /// A create returned this task (already checked against its draft);
+    /// its id must be fresh.
+    Create(Task),
+    Get(TaskId, Option<Task>),
+    Update(TaskId, TaskPatch, Option<Task>),
+    Delete(TaskId, Option<Task>),
+    Len(usize),
+    All(BTreeMap<u64, Task>),
+}
+
+enum Outcome {
+    Refuted,
+    Same,
+    Next(State),
+}
+
+impl Expect {
+    /// Applies the operation to `state` if the store's answer is the one
+    /// the model gives. Ids up to `issued` were handed out before.
+    fn apply(&self, state: &State, issued: u64) -> Outcome {
+        let current = |id: &TaskId| state.tasks.get(&id.get()).map(|v| &v.0);
+        let same_if = |ok: bool| if ok { Outcome::Same } else { Outcome::Refuted };
+        match self {
+            Expect::Create(task) => {
+                let id = task.id.get();
+                if id <= issued || state.created.contains(&id) {
+                    return Outcome::Refuted;
+                }
+                let mut next = state.clone();
+                next.created.insert(id);
+                next.tasks.insert(task.id.get(), Version(task.clone()));
+                Outcome::Next(next)
+            }
+            Expect::Get(id, got) => same_if(current(id) == got.as_ref()),
+            Expect::Update(id, patch, got) => match (current(id), got) {
+                (None, None) => Outcome::Same,
+                (Some(now), Some(got)) => {
+                    let want = now.patched(patch);
+                    if want != *got {
+                        return Outcome::Refuted;
+                    }
+                    let mut next = state.clone();
+                    next.tasks.insert(id.get(), Version(want));
+                    Outcome::Next(next)
+                }
+                _ => Outcome::Refuted,
+            },
+            Expect::Delete(id, got) => match (current(id), got) {
+                (None, None) => Outcome::Same,
+                (Some(now), Some(got)) if now == got => {
+                    let mut next = state.clone();
+                    next.tasks.remove(&id.get());
+                    Outcome::Next(next)
+                }
+                _ => Outcome::Refuted,
+            },
+            Expect::Len(n) => same_if(state.tasks.len() == *n),
+            Expect::All(got) => same_if(
+                state.tasks.len() == got.len()
+                    && state
+                        .tasks
+                        .iter()
+                        .zip(got)
+                        .all(|((a, now), (b, task))| a == b && now.0 == *task),
+            ),
+        }
+    }
+}
+
+/// Turns events into operations to order, refuting at once what no order
+/// could explain.
+fn prepare(history: &History, guarantee: SnapshotGuarantee) -> Result<Vec<Op>, String> {
+    // Every id that may be stored at some point: live at the start, or
+    // returned by a create.
+    let mut may_exist: BTreeSet<u64> = history.start.iter().map(|t| t.id.get()).collect();
+    for (i, e) in history.events.iter().enumerate() {
+        if e.returned <= e.invoked {
+            return Err(format!("event {i} returned before it was invoked"));
+        }
+        if let (Call::Create(_), Answer::Task(Some(t))) = (&e.call, &e.answer) {
+            may_exist.insert(t.id.get());
+        }
+    }
+    let mut ops = Vec::new();
+    for (i, e) in history.events.iter().enumerate() {
+        let mut push = |expect| {
+            ops.push(Op {
+                invoked: e.invoked,
+                returned: e.returned,
+                expect,
+                event: i,
+            })
+        };
+        match (&e.call, &e.answer) {
+            (Call::Create(draft), Answer::Task(Some(task))) => {
+                let want = draft.clone().into_task(task.id);
+                if *task != want {
+                    return Err(format!(
+                        "event {i}: create returned {}, not its draft under that id ({})",
+                        show(task),
+                        show(&want)
+                    ));
+                }
+                push(Expect::Create(task.clone()));
+            }
+            (Call::Get(id) | Call::GetWith(id), Answer::Task(got)) => {
+                push(Expect::Get(*id, got.clone()))
+            }
+            (Call::Update(id, patch), Answer::Task(got)) => {
+                push(Expect::Update(*id, patch.clone(), got.clone()))
+            }
+            (Call::Delete(id), Answer::Task(got)) => push(Expect::Delete(*id, got.clone())),
+            (Call::Len, Answer::Len(n)) => match guarantee {
+                SnapshotGuarantee::Atomic => push(Expect::Len(*n)),
+                SnapshotGuarantee::PerTask => {
+                    if *n > may_exist.len() {
+                        return Err(format!(
+                            "event {i}: len {n}, but only {} tasks ever existed",
+                            may_exist.len()
+                        ));
+                    }
+                }
+            },
+            (Call::GetAll | Call::Snapshot, Answer::Tasks(tasks)) => {
+                let mut got = BTreeMap::new();
+                for task in tasks {
+                    if !may_exist.contains(&task.id.get()) {
+                        return Err(format!(
+                            "event {i}: returned task {}, which nobody created",
+                            task.id
+                        ));
+                    }
+                    if got.insert(task.id.get(), task.clone()).is_some() {
+                        return Err(format!("event {i}: returned task {} twice", task.id));
+                    }
+                }
+                match guarantee {
+                    SnapshotGuarantee::Atomic => push(Expect::All(got)),
+                    SnapshotGuarantee::PerTask => {
+                        for &id in &may_exist {
+                            push(Expect::Get(TaskId(id), got.get(&id).cloned()));
+                        }
+                    }
+                }
+            }
+            (call, answer) => {
+                return Err(format!(
+                    "event {i}: answer {answer:?} does not fit call {call:?}"
+                ));
+            }
+        }
+    }
+    ops.sort_by_key(|op| op.invoked);
+    Ok(ops)
+}
+
+struct Search<'a> {
+    ops: &'a [Op],
+    issued: u64,
+    all: u128,
+    /// (linearized set, state) pairs already explored without success.
+    visited: HashSet<(u128, State)>,
+    path: Vec<usize>,
+    /// The longest prefix of a linearization found, for the report.
+    deepest: Vec<usize>,
+}
+
+impl Search<'_> {
+    /// Whether the operations not in `done` can be ordered from `state`.
+    /// `Err` carries the number of states visited when the search gave up.
+    fn explore(&mut self, done: u128, state: &State) -> Result<bool, usize> {
+        if done == self.all {
+            return Ok(true);
+        }
+        if !self.visited.insert((done, state.clone())) {
+            return Ok(false);
+        }
+        if self.visited.len() > MAX_STATES {
+            return Err(self.visited.len());
+        }
+        if self.path.len() > self.deepest.len() {
+            self.deepest.clone_from(&self.path);
+        }
+        let pending = |i: usize| done & (1u128 << i) == 0;
+        // An operation may go next only if no pending operation returned
+        // before it was invoked.
+        let horizon = (0..self.ops.len())
+            .filter(|&i| pending(i))
+            .map(|i| self.ops[i].returned)
+            .min()
+            .expect("some operation is pending");
+        for i in 0..self.ops.len() {
+            let op = &self.ops[i];
+            if op.invoked > horizon {
+                // Sorted by invocation: none further may go next either.
+                break;
+            }
+            if !pending(i) {
+                continue;
+            }
+            let found = match op.expect.apply(state, self.issued) {
+                Outcome::Refuted => continue,
+                Outcome::Same => {
+                    self.path.push(i);
+                    self.explore(done | (1u128 << i), state)
+                }
+                Outcome::Next(next) => {
+                    self.path.push(i);
+                    self.explore(done | (1u128 << i), &next)
+                }
+            };
+            self.path.pop();
+            if found? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
+fn show(task: &Task) -> String {
+    format!(
+        "#{}{{title {:?}, description {:?}, completed {}, created {}, updated {}}}",
+        task.id, task.title, task.description, task.completed, task.created_at.0, task.updated_at.0
+    )
+}
+
+fn show_answer(answer: &Answer) -> String {
+    match answer {
+        Answer::Task(None) => "None".into(),
+        Answer::Task(Some(t)) => show(t),
+        Answer::Len(n) => n.to_string(),
+        Answer::Tasks(tasks) => {
+            let mut tasks: Vec<&Task> = tasks.iter().collect();
+            tasks.sort_by_key(|t| t.id);
+            let shown: Vec<String> = tasks.iter().map(|t| show(t)).collect();
+            format!("[{}]", shown.join(", "))
+        }
+    }
+}
+
+fn show_call(call: &Call) -> String {
+    match call {
+        Call::Create(draft) => {
+            let t = draft.clone().into_task(TaskId(0));
+            format!(
+                "create(title {:?}, description {:?}, completed {}, at {})",
+                t.title, t.description, t.completed, t.created_at.0
+            )
+        }
+        Call::Get(id) => format!("get({id})"),
+        Call::GetWith(id) => format!("get_with({id})"),
+        Call::Update(id, patch) => format!("update({id}, {patch:?})"),
+        Call::Delete(id) => format!("delete({id})"),
+        Call::Len => "len()".into(),
+        Call::GetAll => "get_all()".into(),
+        Call::Snapshot => "snapshot()".into(),
+    }
+}
+
+/// The refutation, the start state, and every event by invocation time.
+fn report(history: &History, why: &str, deepest: &[usize]) -> String {
+    let mut out = format!("not linearizable: {why}\n  start:");
+    for task in &history.start {
+        let _ = write!(out, " {}", show(task));
+    }
+    let _ = writeln!(out, "; ids 1 to {} issued before", history.issued);
+    let mut order: Vec<usize> = (0..history.events.len()).collect();
+    order.sort_by_key(|&i| history.events[i].invoked);
+    for i in order {
+        let e = &history.events[i];
+        let _ = writeln!(
+            out,
+            "  [{i:>2}] thread {} {:>4}..{:<4} {} -> {}",
+            e.thread,
+            e.invoked,
+            e.returned,
+            show_call(&e.call),
+            show_answer(&e.answer)
+        );
+    }
+    if !deepest.is_empty() {
+        let mut seen = Vec::new();
+        for &i in deepest {
+            if !seen.contains(&i) {
+                seen.push(i);
+            }
+        }
+        let _ = writeln!(
+            out,
+            "  longest consistent prefix of a linearization (events): {seen:?}"
+        );
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Recording histories from a store.
+
+/// A small deterministic generator (SplitMix64), so a seed names a program.
+pub(crate) struct Rng(u64);
+
+impl Rng {
+    pub(crate) fn new(seed: u64) -> Rng {
+        Rng(seed ^ 0x5DEE_CE66_D1CE_4E5B)
+    }
+
+    pub(crate) fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    /// One of `choices`, each with its weight.
+    fn weighted<T: Copy>(&mut self, choices: &[(u64, T)]) -> T {
+        let total: u64 = choices.iter().map(|c| c.0).sum();
+        let mut pick = self.below(total);
+        for &(w, c) in choices {
+            if pick < w {
+                return c;
+            }
+            pick -= w;
+        }
+        unreachable!("pick < total")
+    }
+}
+
+/// What the threads of one history do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mix {
+    /// Every operation over places 1 to 5 (see [`record`]): gets, updates,
+    /// deletes, creates and `len`, each thread a random program.
+    Mixed,
+    /// Patches and reads of one or two tasks, with the odd delete: lost
+    /// updates, stale reads and updates that resurrect a deleted task.
+    Contended,
+    /// One thread takes `get_all`s, `snapshot`s and `len`s while two write:
+    /// a snapshot must be what the store claims.
+    Snapshots,
+}
+
+/// Threads per history.
+pub const THREADS: usize = 3;
+
+/// How a thread's program is cut into lock-step rounds: (rounds,
+/// operations per round). One operation per round puts operations of
+/// different threads side by side (two patches of one task). `Snapshots`
+/// writers make two per round, so a `get_all` overlaps two writes that are
+/// ordered in real time, which is what exposes one that mixes instants.
+fn shape(mix: Mix) -> (usize, usize) {
+    match mix {
+        Mix::Mixed | Mix::Contended => (5, 1),
+        Mix::Snapshots => (3, 2),
+    }
+}
+/// Tasks live when a history starts: places 1 to 3 (see [`record`]). Place
+/// 4 was created and deleted before it; creates during the history get
+/// places 5 and up.
+const LIVE_AT_START: u64 = 3;
+
+/// The environment variable that sets how many histories each
+/// linearizability check records (default [`DEFAULT_HISTORIES`]).
+pub const HISTORIES_ENV: &str = "STORELAB_LINEARIZABILITY_HISTORIES";
+/// Histories per check by default: enough that the planted races the suite
+/// was tested against showed up in every run (half as many missed some),
+/// few enough that a check takes well under a second in a debug build on
+/// most stores.
+pub const DEFAULT_HISTORIES: usize = 200;
+
+/// How many histories a check records: [`HISTORIES_ENV`] or the default.
+pub fn histories() -> usize {
+    std::env::var(HISTORIES_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(DEFAULT_HISTORIES)
+}
+
+/// Histories recorded on one store before a fresh one is built. Reusing a
+/// store keeps the checks fast (some stores start threads, or allocate a
+/// directory, when built) and runs histories on a store that already holds
+/// deleted slots and used ids.
+pub const HISTORIES_PER_STORE: u64 = 20;
+
+/// Records `count` histories of `mix` with seeds `seed..seed + count`, on
+/// stores from `make` (a fresh one every [`HISTORIES_PER_STORE`]), and
+/// checks each one. Panics with the first refuted history.
+pub fn check_histories<S: TaskStore>(make: &dyn Fn() -> S, mix: Mix, seed: u64, count: usize) {
+    let mut store = None;
+    for n in 0..count as u64 {
+        if n % HISTORIES_PER_STORE == 0 {
+            // The old store goes first: some stores own threads.
+            drop(store.take());
+            store = Some(make());
+        }
+        let store = store.as_ref().expect("built above");
+        let history = record(store, mix, seed + n);
+        if let Err(why) = check(&history, S::SNAPSHOT) {
+            panic!(
+                "{} (claims {:?}), {mix:?} history with seed {} (number {} on its store):\n{why}",
+                std::any::type_name::<S>(),
+                S::SNAPSHOT,
+                seed + n,
+                n % HISTORIES_PER_STORE + 1
+            );
+        }
+    }
+}
+
+/// Empties `store`, sets up the start state (three live tasks, and one
+/// created and deleted), and records one history of `mix` from the
+/// programs seeded by `seed`. Programs name ids by their place after the
+/// store's highest id: the start tasks are places 1 to 3, and place 5 is the
+/// first id a create of the history hands out.
+pub fn record<S: TaskStore>(store: &S, mix: Mix, seed: u64) -> History {
+    // Quiescent: get_all is exact, whatever the store's guarantee.
+    for task in store.get_all() {
+        assert!(store.delete(task.id).is_some(), "setup: delete {}", task.id);
+    }
+    assert_eq!(store.len(), 0, "setup: len of an emptied store");
+    let mut start = Vec::new();
+    for place in 1..=LIVE_AT_START + 1 {
+        let draft = NewTask {
+            title: format!("start{place}"),
+            description: (place % 2 == 0).then(|| format!("about {place}")),
+            completed: Some(place == 3),
+        }
+        .validate_at(Timestamp(1))
+        .expect("valid start task");
+        let task = store.create(draft);
+        if let Some(last) = start.last().map(|t: &Task| t.id) {
+            assert_eq!(task.id.get(), last.get() + 1, "setup: ids count up by one");
+        }
+        start.push((*task).clone());
+    }
+    let gone = start.pop().expect("created above");
+    assert!(store.delete(gone.id).is_some(), "setup: delete {}", gone.id);
+    let base = gone.id.get() - (LIVE_AT_START + 1);
+    let mut history = History::starting_with(start);
+    history.issued = gone.id.get();
+
+    let mut rng = Rng::new(seed);
+    let programs: Vec<Vec<Planned>> = (0..THREADS)
+        .map(|t| program(mix, t, base, &mut rng))
+        .collect();
+    // Most histories run in lock step: all threads start each round
+    // together (after their own random pause), so operations overlap even on
+    // a machine with fewer cores than threads. The rest run freely from one
+    // common start, for the interleavings lock step rules out.
+    let lock_step = rng.below(4) != 0;
+    let clock = AtomicU64::new(1);
+    let barrier = SpinBarrier::new(THREADS);
+    let per_thread: Vec<Vec<Event>> = thread::scope(|s| {
+        let handles: Vec<_> = programs
+            .into_iter()
+            .enumerate()
+            .map(|(t, program)| {
+                let (clock, barrier) = (&clock, &barrier);
+                s.spawn(move || {
+                    let _guard = BreakOnPanic(barrier);
+                    barrier.wait();
+                    program
+                        .into_iter()
+                        .map(|step| {
+                            if lock_step && step.starts_round {
+                                barrier.wait();
+                            }
+                            wait_a_little(step.pause);
+                            perform(store, clock, t, step.call)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    history.events = per_thread.into_iter().flatten().collect();
+    history
+}
+
+/// A reusable barrier that releases its threads together. `std`'s
+/// `Barrier` wakes sleepers through the OS, tens of microseconds after the
+/// last thread arrives: long enough for that thread to run its whole
+/// program alone. Here waiting threads spin (yielding now and then, so a
+/// thread waiting for a core gets it) until the last one arrives.
+struct SpinBarrier {
+    arrived: AtomicUsize,
+    generation: AtomicUsize,
+    threads: usize,
+    /// Set when a thread panicked: the others stop waiting for it, so the
+    /// panic fails the check instead of hanging it.
+    broken: AtomicBool,
+}
+
+/// Breaks the barrier if its thread unwinds.
+struct BreakOnPanic<'a>(&'a SpinBarrier);
+
+impl Drop for BreakOnPanic<'_> {
+    fn drop(&mut self) {
+        if thread::panicking() {
+            self.0.broken.store(true, Ordering::Release);
+        }
+    }
+}
+
+impl SpinBarrier {
+    fn new(threads: usize) -> SpinBarrier {
+        SpinBarrier {
+            arrived: AtomicUsize::new(0),
+            generation: AtomicUsize::new(0),
+            threads,
+            broken: AtomicBool::new(false),
+        }
+    }
+
+    fn wait(&self) {
+        // Read before arriving: the generation cannot move until we have.
+        let generation = self.generation.load(Ordering::Acquire);
+        if self.arrived.fetch_add(1, Ordering::AcqRel) + 1 == self.threads {
+            self.arrived.store(0, Ordering::Relaxed);
+            self.generation.fetch_add(1, Ordering::Release);
+            return;
+        }
+        let mut spins = 0u32;
+        while self.generation.load(Ordering::Acquire) == generation
+            && !self.broken.load(Ordering::Acquire)
+        {
+            spins += 1;
+            if spins.is_multiple_of(256) {
+                thread::yield_now();
+            } else {
+                std::hint::spin_loop();
+            }
+        }
+    }
+}
+
+/// Spins `pause` rounds, or yields, so that the threads'
+/// operations overlap in different ways from one history to the next.
+fn wait_a_little(pause: u64) {
+    if pause >= PAUSE_YIELD {
+        thread::yield_now();
+    }
+    for _ in 0..pause % PAUSE_YIELD {
+        std::hint::spin_loop();
+    }
+}
+
+/// Pauses below this are spins; this one is a yield.
+const PAUSE_YIELD: u64 = 128;
+
+/// Runs one call on the store between two clock readings.
+fn perform<S: TaskStore>(store: &S, clock: &AtomicU64, thread: usize, call: Call) -> Event {
+    let owned = |t: Option<std::sync::Arc<Task>>| t.map(|t| (*t).clone());
+    let invoked = clock.fetch_add(1, Ordering::SeqCst);
+    let answer = match &call {
+        Call::Create(draft) => Answer::Task(Some((*store.create(draft.clone())).clone())),
+        Call::Get(id) => Answer::Task(owned(store.get(*id))),
+        Call::GetWith(id) => Answer::Task(store.get_with(*id, Task::clone)),
+        Call::Update(id, patch) => Answer::Task(owned(store.update(*id, patch.clone()))),
+        Call::Delete(id) => Answer::Task(owned(store.delete(*id))),
+        Call::Len => Answer::Len(store.len()),
+        Call::GetAll => Answer::Tasks(store.get_all().iter().map(|t| (**t).clone()).collect()),
+        Call::Snapshot => {
+            let snapshot = store.snapshot();
+            let tasks: Vec<Task> = snapshot.iter().map(|t| (**t).clone()).collect();
+            assert_eq!(
+                snapshot.len(),
+                tasks.len(),
+                "a snapshot's len disagrees with the tasks it holds"
+            );
+            Answer::Tasks(tasks)
+        }
+    };
+    let returned = clock.fetch_add(1, Ordering::SeqCst);
+    Event {
+        thread,
+        call,
+        answer,
+        invoked,
+        returned,
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Create,
+    Get,
+    GetWith,
+    Update,
+    Delete,
+    Len,
+    GetAll,
+    Snapshot,
+}
+
+/// One step of a thread's program.
+struct Planned {
+    call: Call,
+    /// Spins before the call (or a yield, see [`wait_a_little`]).
+    pause: u64,
+    /// Whether the call begins a lock-step round after the first.
+    starts_round: bool,
+}
+
+/// Thread `t`'s program. Ids are places after `base` (see [`record`]).
+fn program(mix: Mix, t: usize, base: u64, rng: &mut Rng) -> Vec<Planned> {
+    use Kind::*;
+    // Weighted choices: which operation, and which place its id is.
+    type Weighted<T> = &'static [(u64, T)];
+    let (kinds, ids): (Weighted<Kind>, Weighted<u64>) = match mix {
+        Mix::Mixed => (
+            &[
+                (4, Get),
+                (2, GetWith),
+                (5, Update),
+                (2, Delete),
+                (2, Create),
+                (2, Len),
+            ],
+            &[(3, 1), (3, 2), (2, 3), (1, 4), (2, 5)],
+        ),
+        Mix::Contended => (
+            &[(5, Get), (2, GetWith), (8, Update), (1, Delete)],
+            &[(4, 1), (1, 2)],
+        ),
+        // The reader's first call of a round is always a whole-store read.
+        Mix::Snapshots if t == 0 => (&[(4, GetAll), (4, Snapshot), (2, Len), (1, Get)], &[(1, 1)]),
+        Mix::Snapshots => (
+            &[(8, Update), (2, Create), (2, Delete)],
+            &[(3, 1), (3, 2), (3, 3), (2, 5)],
+        ),
+    };
+    let (rounds, per_round) = shape(mix);
+    (0..rounds * per_round)
+        .map(|i| {
+            // Unique per operation: the version an update writes, and the
+            // task a create makes, name the operation that wrote them.
+            let tag = 100 * (t as u64 + 1) + i as u64;
+            let id = TaskId(base + rng.weighted(ids));
+            let starts_round = i % per_round == 0;
+            let kind = match rng.weighted(kinds) {
+                Len | Get if mix == Mix::Snapshots && starts_round => GetAll,
+                kind => kind,
+            };
+            let call = match kind {
+                Create => Call::Create(
+                    NewTask {
+                        title: format!("c{tag}"),
+                        description: (rng.below(2) == 0).then(|| format!("cd{tag}")),
+                        completed: Some(rng.below(2) == 0),
+                    }
+                    .validate_at(Timestamp(tag))
+                    .expect("valid create"),
+                ),
+                Get => Call::Get(id),
+                GetWith => Call::GetWith(id),
+                Update => Call::Update(id, random_patch(rng, tag)),
+                Delete => Call::Delete(id),
+                Len => Call::Len,
+                GetAll => Call::GetAll,
+                Snapshot => Call::Snapshot,
+            };
+            // Mostly none or short spins; one pause in sixteen is a yield.
+            // Operations take about as long as a few dozen spins, so
+            // pauses stay that short: longer ones would only separate them.
+            let pause = match rng.below(16) {
+                0 => PAUSE_YIELD,
+                1..=7 => 0,
+                _ => rng.below(32),
+            };
+            Planned {
+                call,
+                pause,
+                starts_round: starts_round && i > 0,
+            }
+        })
+        .collect()
+}
+
+/// A patch of a random non-empty subset of the fields, description set or
+/// cleared, stamped `tag`.
+fn random_patch(rng: &mut Rng, tag: u64) -> TaskPatch {
+    let fields = 1 + rng.below(7);
+    TaskUpdate {
+        title: (fields & 1 != 0).then(|| format!("u{tag}")),
+        description: (fields & 2 != 0).then(|| {
+            if rng.below(3) == 0 {
+                String::new()
+            } else {
+                format!("d{tag}")
+            }
+        }),
+        completed: (fields & 4 != 0).then(|| rng.below(2) == 0),
+    }
+    .validate_at(Timestamp(tag))
+    .expect("valid patch")
+}
+
+#[cfg(test)]
+mod tests {
+    //! The checker on hand-made histories: each refutation test fails if the
+    //! checker accepts the history.
+
+    use super::*;
+
+    fn task(id: u64, title: &str, completed: bool, at: u64) -> Task {
+        Task {
+            id: TaskId(id),
+            title: title.into(),
+            description: "".into(),
+            completed,
+            created_at: Timestamp(1),
+            updated_at: Timestamp(at),
+        }
+    }
+
+    fn patch(title: Option<&str>, completed: Option<bool>, at: u64) -> TaskPatch {
+        TaskUpdate {
+            title: title.map(str::to_owned),
+            description: None,
+            completed,
+        }
+        .validate_at(Timestamp(at))
+        .expect("valid")
+    }
+
+    fn ev(thread: usize, invoked: u64, returned: u64, call: Call, answer: Answer) -> Event {
+        Event {
+            thread,
+            call,
+            answer,
+            invoked,
+            returned,
+        }
+    }
+
+    fn some(t: Task) -> Answer {
+        Answer::Task(Some(t))
+    }
+
+    /// Task 1 "a", open, at time 1; task 2 "b", open.
+    fn start() -> History {
+        History::starting_with(vec![task(1, "a", false, 1), task(2, "b", false, 1)])
+    }
+
+    fn refuted(h: &History, g: SnapshotGuarantee) -> String {
+        check(h, g).expect_err("the checker accepted a history it must refute")
+    }
+
+    #[test]
+    fn a_linearizable_history_passes() {
+        let mut h = start();
+        let title = patch(Some("x"), None, 5);
+        let done = patch(None, Some(true), 6);
+        let draft = NewTask {
+            title: "new".into(),
+            ..Default::default()
+        }
+        .validate_at(Timestamp(7))
+        .expect("valid");
+        h.events = vec![
+            // Two overlapping patches of task 1; the title one went first.
+            ev(
+                0,
+                1,
+                6,
+                Call::Update(TaskId(1), title),
+                some(task(1, "x", false, 5)),
+            ),
+            ev(
+                1,
+                2,
+                5,
+                Call::Update(TaskId(1), done),
+                some(task(1, "x", true, 6)),
+            ),
+            // A read overlapping both sees the first one only.
+            ev(2, 3, 4, Call::Get(TaskId(1)), some(task(1, "x", false, 5))),
+            // After both: the latest.
+            ev(
+                2,
+                7,
+                8,
+                Call::GetWith(TaskId(1)),
+                some(task(1, "x", true, 6)),
+            ),
+            ev(
+                0,
+                9,
+                14,
+                Call::Create(draft.clone()),
+                some(draft.into_task(TaskId(3))),
+            ),
+            ev(
+                1,
+                10,
+                11,
+                Call::Delete(TaskId(2)),
+                some(task(2, "b", false, 1)),
+            ),
+            // Overlaps the create: may miss it; after the delete: no task 2.
+            ev(2, 12, 13, Call::Len, Answer::Len(1)),
+            ev(
+                2,
+                15,
+                16,
+                Call::GetAll,
+                Answer::Tasks(vec![
+                    task(1, "x", true, 6),
+                    Task {
+                        id: TaskId(3),
+                        title: "new".into(),
+                        description: "".into(),
+                        completed: false,
+                        created_at: Timestamp(7),
+                        updated_at: Timestamp(7),
+                    },
+                ]),
+            ),
+            ev(
+                1,
+                17,
+                18,
+                Call::Update(TaskId(2), patch(None, Some(true), 9)),
+                Answer::Task(None),
+            ),
+        ];
+        for g in [SnapshotGuarantee::Atomic, SnapshotGuarantee::PerTask] {
+            check(&h, g).unwrap_or_else(|why| panic!("{g:?}: {why}"));
+        }
+    }
+
+    #[test]
+    fn a_lost_update_fails() {
+        // Both patches applied to the original task: each lost the other's
+        // field, whichever order they are put in.
+        let mut h = start();
+        h.events = vec![
+            ev(
+                0,
+                1,
+                4,
+                Call::Update(TaskId(1), patch(Some("x"), None, 5)),
+                some(task(1, "x", false, 5)),
+            ),
+            ev(
+                1,
+                2,
+                3,
+                Call::Update(TaskId(1), patch(None, Some(true), 6)),
+                some(task(1, "a", true, 6)),
+            ),
+        ];
+        let why = refuted(&h, SnapshotGuarantee::Atomic);
+        assert!(why.contains("no order"), "{why}");
+    }
+
+    #[test]
+    fn a_lost_update_seen_by_a_later_read_fails() {
+        // Each update's answer alone is possible; the read after both shows
+        // that the second overwrote the first with a stale base.
+        let mut h = start();
+        h.events = vec![
+            ev(
+                0,
+                1,
+                2,
+                Call::Update(TaskId(1), patch(Some("x"), None, 5)),
+                some(task(1, "x", false, 5)),
+            ),
+            ev(
+                1,
+                3,
+                4,
+                Call::Update(TaskId(1), patch(None, Some(true), 6)),
+                some(task(1, "x", true, 6)),
+            ),
+            ev(2, 5, 6, Call::Get(TaskId(1)), some(task(1, "a", true, 6))),
+        ];
+        refuted(&h, SnapshotGuarantee::PerTask);
+    }
+
+    #[test]
+    fn a_stale_read_fails() {
+        // The update returned before the read began, yet the read saw the
+        // old version.
+        let mut h = start();
+        h.events = vec![
+            ev(
+                0,
+                1,
+                2,
+                Call::Update(TaskId(1), patch(Some("x"), None, 5)),
+                some(task(1, "x", false, 5)),
+            ),
+            ev(1, 3, 4, Call::Get(TaskId(1)), some(task(1, "a", false, 1))),
+        ];
+        refuted(&h, SnapshotGuarantee::PerTask);
+        // The same read overlapping the update is fine.
+        h.events[1].invoked = 0;
+        h.events[1].returned = 3;
+        h.events[0].invoked = 1;
+        check(&h, SnapshotGuarantee::PerTask).expect("an overlapping read may see either");
+    }
+
+    #[test]
+    fn a_torn_read_fails() {
+        // A version no writer made: the new title with the old flag, where
+        // one patch set both.
+        let mut h = start();
+        h.events = vec![
+            ev(
+                0,
+                1,
+                4,
+                Call::Update(TaskId(1), patch(Some("x"), Some(true), 5)),
+                some(task(1, "x", true, 5)),
+            ),
+            ev(
+                1,
+                2,
+                3,
+                Call::GetWith(TaskId(1)),
+                some(task(1, "x", false, 5)),
+            ),
+        ];
+        refuted(&h, SnapshotGuarantee::PerTask);
+    }
+
+    #[test]
+    fn a_resurrected_delete_fails() {
+        // The delete returned, then an update found the task again.
+        let mut h = start();
+        h.events = vec![
+            ev(
+                0,
+                1,
+                2,
+                Call::Delete(TaskId(1)),
+                some(task(1, "a", false, 1)),
+            ),
+            ev(
+                1,
+                3,
+                4,
+                Call::Update(TaskId(1), patch(None, Some(true), 6)),
+                some(task(1, "a", true, 6)),
+            ),
+        ];
+        refuted(&h, SnapshotGuarantee::Atomic);
+        // Overlapping, the update may go first, but then the delete must
+        // return the updated version, not the original.
+        h.events[1].invoked = 0;
+        h.events[1].returned = 3;
+        h.events[0].invoked = 1;
+        refuted(&h, SnapshotGuarantee::Atomic);
+    }
+
+    #[test]
+    fn a_resurrection_seen_by_a_read_fails() {
+        // Update and delete overlap and both answers fit the order
+        // update-then-delete, but a later read finds the task alive.
+        let mut h = start();
+        h.events = vec![
+            ev(
+                0,
+                1,
+                4,
+                Call::Update(TaskId(1), patch(None, Some(true), 6)),
+                some(task(1, "a", true, 6)),
+            ),
+            ev(
+                1,
+                2,
+                3,
+                Call::Delete(TaskId(1)),
+                some(task(1, "a", true, 6)),
+            ),
+            ev(2, 5, 6, Call::Get(TaskId(1)), some(task(1, "a", true, 6))),
+        ];
+        refuted(&h, SnapshotGuarantee::PerTask);
+    }
+
+    #[test]
+    fn a_reused_id_fails() {
+        let mut h = start();
+        h.issued = 3;
+        let draft = NewTask {
+            title: "n".into(),
+            ..Default::default()
+        }
+        .validate_at(Timestamp(7))
+        .expect("valid");
+        h.events = vec![ev(
+            0,
+            1,
+            2,
+            Call::Create(draft.clone()),
+            some(draft.into_task(TaskId(3))),
+        )];
+        refuted(&h, SnapshotGuarantee::PerTask);
+    }
+
+    /// Thread 0 updates task 1, then task 2; a get_all overlapping both
+    /// sees the new task 2 but the old task 1.
+    fn non_atomic_get_all() -> History {
+        let mut h = start();
+        h.events = vec![
+            ev(
+                0,
+                2,
+                3,
+                Call::Update(TaskId(1), patch(None, Some(true), 5)),
+                some(task(1, "a", true, 5)),
+            ),
+            ev(
+                0,
+                4,
+                5,
+                Call::Update(TaskId(2), patch(None, Some(true), 6)),
+                some(task(2, "b", true, 6)),
+            ),
+            ev(
+                1,
+                1,
+                6,
+                Call::GetAll,
+                Answer::Tasks(vec![task(2, "b", true, 6), task(1, "a", false, 1)]),
+            ),
+        ];
+        h
+    }
+
+    #[test]
+    fn a_non_atomic_get_all_fails_an_atomic_claim() {
+        let h = non_atomic_get_all();
+        refuted(&h, SnapshotGuarantee::Atomic);
+        // ... and is exactly what PerTask allows.
+        check(&h, SnapshotGuarantee::PerTask).expect("PerTask allows mixed instants");
+        // As a snapshot, the same.
+        let mut s = non_atomic_get_all();
+        s.events[2].call = Call::Snapshot;
+        refuted(&s, SnapshotGuarantee::Atomic);
+    }
+
+    #[test]
+    fn a_get_all_missing_a_task_that_existed_throughout_fails_per_task() {
+        let mut h = start();
+        h.events = vec![ev(
+            0,
+            1,
+            2,
+            Call::GetAll,
+            Answer::Tasks(vec![task(2, "b", false, 1)]),
+        )];
+        refuted(&h, SnapshotGuarantee::PerTask);
+    }
+
+    #[test]
+    fn a_get_all_with_a_duplicate_or_a_phantom_fails() {
+        let mut h = start();
+        h.events = vec![ev(
+            0,
+            1,
+            2,
+            Call::GetAll,
+            Answer::Tasks(vec![
+                task(1, "a", false, 1),
+                task(2, "b", false, 1),
+                task(1, "a", false, 1),
+            ]),
+        )];
+        assert!(refuted(&h, SnapshotGuarantee::PerTask).contains("twice"));
+        h.events[0].answer = Answer::Tasks(vec![
+            task(1, "a", false, 1),
+            task(2, "b", false, 1),
+            task(9, "z", false, 1),
+        ]);
+        assert!(refuted(&h, SnapshotGuarantee::PerTask).contains("nobody created"));
+    }
+
+    #[test]
+    fn len_is_exact_for_an_atomic_store_only() {
+        // Task 1 deleted, then task 3 created, while a len overlapping
+        // both says 3: a count the store never had (2, 1, 2).
+        let mut h = start();
+        let draft = NewTask {
+            title: "n".into(),
+            ..Default::default()
+        }
+        .validate_at(Timestamp(7))
+        .expect("valid");
+        h.events = vec![
+            ev(
+                0,
+                2,
+                3,
+                Call::Delete(TaskId(1)),
+                some(task(1, "a", false, 1)),
+            ),
+            ev(
+                0,
+                4,
+                5,
+                Call::Create(draft.clone()),
+                some(draft.into_task(TaskId(3))),
+            ),
+            ev(1, 1, 6, Call::Len, Answer::Len(3)),
+        ];
+        refuted(&h, SnapshotGuarantee::Atomic);
+        // A sharded sum may count task 1's shard before the delete and
+        // task 3's after the create.
+        check(&h, SnapshotGuarantee::PerTask).expect("PerTask len is a sum over instants");
+        h.events[2].answer = Answer::Len(4);
+        refuted(&h, SnapshotGuarantee::PerTask);
+    }
+
+    #[test]
+    fn a_create_that_is_not_its_draft_fails() {
+        let mut h = start();
+        let draft = NewTask {
+            title: "n".into(),
+            ..Default::default()
+        }
+        .validate_at(Timestamp(7))
+        .expect("valid");
+        let mut wrong = draft.clone().into_task(TaskId(3));
+        wrong.completed = true;
+        h.events = vec![ev(0, 1, 2, Call::Create(draft), some(wrong))];
+        assert!(refuted(&h, SnapshotGuarantee::Atomic).contains("draft"));
+    }
+
+    #[test]
+    fn the_rng_is_deterministic_and_programs_vary() {
+        let a: Vec<u64> = {
+            let mut r = Rng::new(7);
+            (0..4).map(|_| r.next()).collect()
+        };
+        let b: Vec<u64> = {
+            let mut r = Rng::new(7);
+            (0..4).map(|_| r.next()).collect()
+        };
+        assert_eq!(a, b);
+        let mut r = Rng::new(1);
+        let p = program(Mix::Mixed, 0, 0, &mut r);
+        assert_eq!(p.len(), 5);
+        let (rounds, per_round) = shape(Mix::Snapshots);
+        let writer = program(Mix::Snapshots, 1, 0, &mut r);
+        assert_eq!(writer.len(), rounds * per_round);
+        assert_eq!(writer.iter().filter(|s| s.starts_round).count(), rounds - 1);
+        let reader = program(Mix::Snapshots, 0, 0, &mut r);
+        assert!(
+            reader
+                .iter()
+                .step_by(per_round)
+                .all(|s| matches!(s.call, Call::GetAll | Call::Snapshot))
+        );
+    }
+}

@@ -120,7 +120,7 @@ pub fn run(plan: &Plan, entries: Vec<Entry>) -> Result<RunFile, String> {
     let mut live = prefill(plan, entries, streams, &bar)?;
     let mut cells = calibrate_cells(plan, &live, streams, &bar);
     timed_rounds(plan, &live, &mut cells, streams, &bar)?;
-    let out_cells = measurement_passes(plan, &live, cells, streams, &bar);
+    let out_cells = measurement_passes(plan, &live, cells, streams, &bar)?;
     get_all_floor(plan, &mut live);
     bar.finish_and_clear();
 
@@ -354,8 +354,9 @@ fn measurement_passes(
     cells: Vec<CellRun>,
     streams: &[workload::Stream],
     bar: &ProgressBar,
-) -> Vec<Cell> {
+) -> Result<Vec<Cell>, String> {
     let floor = rarest_floor(&plan.workload);
+    let maybe_deleted = maybe_deleted(plan, streams);
     let mut out_cells = Vec::with_capacity(cells.len());
     for cell in cells {
         let (threads, n) = (cell.threads, cell.n);
@@ -372,6 +373,17 @@ fn measurement_passes(
         let hists = store
             .bench
             .latency(streams, threads, n as usize, every, plan.read_mode);
+        if !store.entry.stores_nothing {
+            store
+                .bench
+                .audit(plan.workload.keys, &maybe_deleted)
+                .map_err(|e| {
+                    format!(
+                        "store '{}' failed the post-run audit after its x{threads} cell: {e}; run aborted",
+                        store.entry.name
+                    )
+                })?;
+        }
         bar.inc(1);
         out_cells.push(Cell {
             store: store.entry.name.into(),
@@ -387,7 +399,21 @@ fn measurement_passes(
             too_short: n < floor,
         });
     }
-    out_cells
+    Ok(out_cells)
+}
+
+/// Which ids some operation of the run could have deleted: any id a delete
+/// in any stream names.
+fn maybe_deleted(plan: &Plan, streams: &[workload::Stream]) -> Vec<bool> {
+    let mut v = vec![false; plan.workload.keys as usize + 1];
+    for op in streams.iter().flat_map(|s| s.ops()) {
+        if op.kind == OpKind::Delete
+            && let Some(slot) = v.get_mut(op.id as usize)
+        {
+            *slot = true;
+        }
+    }
+    v
 }
 
 /// Phase 5: the get_all floor, for stores that can walk their maps.
@@ -695,5 +721,103 @@ mod tests {
         let honest = entry("memory", |c| bench(MemoryStore::with_capacity(c)).boxed());
         let file = run(&p, vec![honest]).expect("runs");
         assert!(!file.cells[0].too_short && file.cells[0].ops_per_thread >= 1000);
+    }
+
+    /// How a store lies after the fact, for the post-run audit.
+    #[derive(Clone, Copy)]
+    enum Lie {
+        /// Serves the first version it ever stored of each task.
+        Stale,
+        /// Returns the patched task from update but keeps the old one.
+        DropsUpdates,
+        /// get_all and snapshot leave out the last task.
+        TruncatedGetAll,
+    }
+
+    struct AfterTheFact {
+        inner: MemoryStore,
+        first: std::sync::Mutex<std::collections::HashMap<TaskId, Arc<Task>>>,
+        lie: Lie,
+    }
+
+    impl TaskStore for AfterTheFact {
+        const SNAPSHOT: SnapshotGuarantee = SnapshotGuarantee::Atomic;
+        fn create(&self, draft: TaskDraft) -> Arc<Task> {
+            let t = self.inner.create(draft);
+            if let Ok(mut first) = self.first.lock() {
+                first.insert(t.id, Arc::clone(&t));
+            }
+            t
+        }
+        fn get(&self, id: TaskId) -> Option<Arc<Task>> {
+            match self.lie {
+                Lie::Stale => self.first.lock().ok()?.get(&id).cloned(),
+                _ => self.inner.get(id),
+            }
+        }
+        fn update(&self, id: TaskId, patch: TaskPatch) -> Option<Arc<Task>> {
+            match self.lie {
+                Lie::DropsUpdates => self.inner.get(id).map(|t| Arc::new(t.patched(&patch))),
+                _ => self.inner.update(id, patch),
+            }
+        }
+        fn delete(&self, id: TaskId) -> Option<Arc<Task>> {
+            self.inner.delete(id)
+        }
+        fn get_all(&self) -> Vec<Arc<Task>> {
+            let mut all = self.inner.get_all();
+            if matches!(self.lie, Lie::TruncatedGetAll) {
+                all.pop();
+            }
+            all
+        }
+        fn len(&self) -> usize {
+            self.inner.len()
+        }
+    }
+
+    fn liar(lie: Lie) -> Entry {
+        let build: fn(usize) -> Box<dyn Bench> = match lie {
+            Lie::Stale => |c| bench(after_the_fact(c, Lie::Stale)).boxed(),
+            Lie::DropsUpdates => |c| bench(after_the_fact(c, Lie::DropsUpdates)).boxed(),
+            Lie::TruncatedGetAll => |c| bench(after_the_fact(c, Lie::TruncatedGetAll)).boxed(),
+        };
+        entry("after-the-fact", build)
+    }
+
+    fn after_the_fact(c: usize, lie: Lie) -> AfterTheFact {
+        AfterTheFact {
+            inner: MemoryStore::with_capacity(c),
+            first: std::sync::Mutex::new(std::collections::HashMap::new()),
+            lie,
+        }
+    }
+
+    #[test]
+    fn the_post_run_audit_catches_stores_that_lie_after_the_fact() {
+        for (lie, needle) in [
+            (Lie::Stale, "the update was lost or the read is stale"),
+            (
+                Lie::DropsUpdates,
+                "the update was lost or the read is stale",
+            ),
+            (Lie::TruncatedGetAll, "get_all lists"),
+        ] {
+            let err = run(&plan(), vec![liar(lie)]).expect_err("a liar must fail the audit");
+            assert!(
+                err.contains("failed the post-run audit") && err.contains(needle),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_honest_store_passes_the_audit_even_when_the_mix_deletes() {
+        let mut p = plan();
+        p.workload.mix = "read=50,update=20,create=10,delete=20"
+            .parse()
+            .expect("valid mix");
+        let honest = entry("memory", |c| bench(MemoryStore::with_capacity(c)).boxed());
+        run(&p, vec![honest]).expect("an honest store passes");
     }
 }

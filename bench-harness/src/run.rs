@@ -278,7 +278,87 @@ pub trait Bench: Send + Sync {
     /// Walks every task once without cloning (the get_all floor), if the
     /// store offers a walk; returns the number of tasks walked.
     fn walk(&self) -> Option<usize>;
+    /// The post-run audit (untimed): see [`audit`].
+    fn audit(&self, keys: u32, maybe_deleted: &[bool]) -> Result<(), String>;
 }
+
+/// `updated_at` the audit's probe updates stamp: no workload writes it.
+pub const AUDIT_AT: Timestamp = Timestamp(777_777);
+
+/// The post-run audit of one store, after a cell's timed and untimed passes,
+/// single-threaded and untimed. A store that fails it cannot have earned its
+/// figure honestly, and the run aborts:
+/// - every prefilled task that no operation of the run could have deleted
+///   (`maybe_deleted[id]` false) is present, among 4,096 spread over the id
+///   space, with its prefilled title and description and a version some
+///   writer wrote (`updated_at` of the prefill, the workload's updates, or
+///   this audit);
+/// - 64 probe updates (stamped [`AUDIT_AT`]) are seen by `get`, `get_all`
+///   and `snapshot` (a store that drops updates while returning `Some`, or
+///   serves a stale version, fails);
+/// - `len`, `get_all` and `snapshot` agree on the count (a truncated
+///   `get_all` fails).
+pub fn audit<S: TaskStore>(store: &S, keys: u32, maybe_deleted: &[bool]) -> Result<(), String> {
+    let kept = |id: u32| !maybe_deleted.get(id as usize).copied().unwrap_or(true);
+    let step = (keys / 4_096).max(1);
+    for id in (1..=keys).step_by(step as usize).filter(|id| kept(*id)) {
+        let task = store
+            .get(TaskId(u64::from(id)))
+            .ok_or_else(|| format!("prefilled task {id}, which nothing deleted, is missing"))?;
+        let written = [Timestamp(1), Timestamp(2), AUDIT_AT].contains(&task.updated_at);
+        if task.id.get() != u64::from(id)
+            || *task.title != *format!("task {id}")
+            || &*task.description != PREFILL_DESCRIPTION
+            || !written
+        {
+            return Err(format!(
+                "task {id} holds a version no writer wrote: {task:?}"
+            ));
+        }
+    }
+    let probes: Vec<u32> = (1..=keys)
+        .step_by((keys / 64).max(1) as usize)
+        .filter(|id| kept(*id))
+        .take(64)
+        .collect();
+    for &id in &probes {
+        let id = TaskId(u64::from(id));
+        let updated = store
+            .update(id, TaskPatch::set_completed(true, AUDIT_AT))
+            .ok_or_else(|| format!("update of present task {id} found nothing"))?;
+        let seen = store.get(id).map(|t| t.updated_at);
+        if updated.updated_at != AUDIT_AT || seen != Some(AUDIT_AT) {
+            return Err(format!(
+                "an update of task {id} returned {:?} but a get then saw {seen:?}: the update was lost or the read is stale",
+                updated.updated_at
+            ));
+        }
+    }
+    let all = store.get_all();
+    let snapshot = store.snapshot();
+    let (len, listed, snapped) = (store.len(), all.len(), snapshot.len());
+    if len != listed || len != snapped {
+        return Err(format!(
+            "len says {len}, get_all lists {listed}, snapshot holds {snapped}"
+        ));
+    }
+    let mut in_all = 0;
+    let mut in_snapshot = 0;
+    for t in &all {
+        in_all += usize::from(t.updated_at == AUDIT_AT);
+    }
+    snapshot.for_each(|t| in_snapshot += usize::from(t.updated_at == AUDIT_AT));
+    if in_all < probes.len() || in_snapshot < probes.len() {
+        return Err(format!(
+            "{} probe updates were made; get_all shows {in_all} of them, snapshot {in_snapshot}",
+            probes.len()
+        ));
+    }
+    Ok(())
+}
+
+/// The description every prefilled task carries.
+pub const PREFILL_DESCRIPTION: &str = "prefilled by storelab";
 
 /// How a store maps an id to (its shard, the shard count).
 pub type ShardOf<S> = fn(&S, TaskId) -> (usize, usize);
@@ -364,7 +444,7 @@ impl<S: TaskStore + 'static> Bench for Benched<S> {
         for i in 1..=keys {
             let draft = NewTask {
                 title: format!("task {i}"),
-                description: Some("prefilled by storelab".into()),
+                description: Some(PREFILL_DESCRIPTION.into()),
                 completed: None,
             }
             .validate_at(Timestamp(1))
@@ -489,6 +569,10 @@ impl<S: TaskStore + 'static> Bench for Benched<S> {
 
     fn walk(&self) -> Option<usize> {
         self.walk.map(|f| f(&self.store))
+    }
+
+    fn audit(&self, keys: u32, maybe_deleted: &[bool]) -> Result<(), String> {
+        audit(&self.store, keys, maybe_deleted)
     }
 }
 

@@ -134,8 +134,12 @@ pub struct Cell {
 }
 
 /// Below this fairness (slowest thread's throughput over the fastest's), a
-/// cell is flagged as unfair in tables and verdicts.
-pub const UNFAIR_BELOW: f64 = 0.8;
+/// cell is flagged as unfair in tables and verdicts. Not 1.0: the `noop`
+/// store, which shares nothing between threads, measures about 0.9 on this
+/// lab's 2-vCPU VM, whose vCPUs do not run equally; below 0.6 a store is
+/// starving a caller (the faithful channel store measured 0.07 before work
+/// was shared out fairly).
+pub const UNFAIR_BELOW: f64 = 0.6;
 
 impl Cell {
     /// The median fairness over repetitions; `None` for one thread.

@@ -1,6 +1,5 @@
-use store_actor::ActorStore;
-
-store_conformance::conformance_suite!(ActorStore::new());
+//! Extra configurations of this store; its default configuration runs the
+//! suite from its catalog line (`cargo test -p store-catalog`).
 
 mod four_actors {
     // More actors than this machine's cores: the yields must keep it live.

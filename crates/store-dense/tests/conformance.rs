@@ -1,6 +1,5 @@
-use store_dense::DenseStore;
-
-store_conformance::conformance_suite!(DenseStore::new());
+//! Extra configurations of this store; its default configuration runs the
+//! suite from its catalog line (`cargo test -p store-catalog`).
 
 mod across_chunks {
     // Pre-sized and grown past one chunk: 2,000+ creates cross the boundary.

@@ -1,6 +1,5 @@
-use store_shard_pool::ShardPoolStore;
-
-store_conformance::conformance_suite!(ShardPoolStore::new());
+//! Extra configurations of this store; its default configuration runs the
+//! suite from its catalog line (`cargo test -p store-catalog`).
 
 mod four_workers {
     // More workers than this machine's cores, so get_all's fan-out is

@@ -1,6 +1,5 @@
-use store_shard::ShardStore;
-
-store_conformance::conformance_suite!(ShardStore::new());
+//! Extra configurations of this store; its default configuration runs the
+//! suite from its catalog line (`cargo test -p store-catalog`).
 
 mod one_shard {
     // A single shard is the degenerate case of the mask arithmetic.

@@ -1,3 +1,0 @@
-use store_channel::ChannelStore;
-
-store_conformance::conformance_suite!(ChannelStore::new());

@@ -24,6 +24,9 @@ pub enum Outcome {
     Inconclusive,
     /// The claim cannot be tested on this run or machine; the reason.
     Untestable(String),
+    /// Conclusive at every thread count, but not the same at all of them:
+    /// the claim depends on the thread count.
+    Mixed,
 }
 
 impl Outcome {
@@ -34,6 +37,7 @@ impl Outcome {
             Outcome::DoesNotHold => "**does not hold**".into(),
             Outcome::Inconclusive => "**inconclusive**".into(),
             Outcome::Untestable(why) => format!("**untestable here** ({why})"),
+            Outcome::Mixed => "**depends on the thread count**".into(),
         }
     }
 }
@@ -81,9 +85,10 @@ pub fn direction_only(ratio: &PairedRatio, needs: &str) -> (Outcome, Outcome) {
     (faster(ratio), Outcome::Untestable(needs.to_owned()))
 }
 
-/// Combines the outcomes of one claim at several thread counts: holds only
-/// where every one holds, does not hold where every one does not, and is
-/// mixed (reported as inconclusive) otherwise; untestable if any is.
+/// Combines the outcomes of one claim at several thread counts: holds where
+/// every one holds, does not hold where every one does not, depends on the
+/// thread count where each is conclusive but they differ, and is
+/// inconclusive otherwise; untestable if any is.
 pub fn everywhere(outcomes: &[Outcome]) -> Outcome {
     if let Some(u) = outcomes
         .iter()
@@ -98,8 +103,26 @@ pub fn everywhere(outcomes: &[Outcome]) -> Outcome {
         Outcome::Holds
     } else if outcomes.iter().all(|o| *o == Outcome::DoesNotHold) {
         Outcome::DoesNotHold
+    } else if outcomes
+        .iter()
+        .all(|o| matches!(o, Outcome::Holds | Outcome::DoesNotHold))
+    {
+        Outcome::Mixed
     } else {
         Outcome::Inconclusive
+    }
+}
+
+/// A claim "at every thread count" (a conjunction): does not hold as soon as
+/// one thread count does not, holds when all do, and is otherwise
+/// inconclusive (or untestable, if one is).
+pub fn all_of(outcomes: &[Outcome]) -> Outcome {
+    if outcomes.contains(&Outcome::DoesNotHold) {
+        return Outcome::DoesNotHold;
+    }
+    match everywhere(outcomes) {
+        Outcome::Mixed => Outcome::Inconclusive,
+        o => o,
     }
 }
 
@@ -154,12 +177,22 @@ mod tests {
         use Outcome::*;
         assert_eq!(everywhere(&[Holds, Holds]), Holds);
         assert_eq!(everywhere(&[DoesNotHold, DoesNotHold]), DoesNotHold);
-        assert_eq!(everywhere(&[Holds, DoesNotHold]), Inconclusive);
+        assert_eq!(everywhere(&[Holds, DoesNotHold]), Mixed);
+        assert_eq!(everywhere(&[Holds, Inconclusive]), Inconclusive);
         assert!(matches!(
             everywhere(&[Holds, Untestable("x".into())]),
             Untestable(_)
         ));
         assert!(matches!(everywhere(&[]), Untestable(_)));
+    }
+
+    #[test]
+    fn all_of_is_a_conjunction() {
+        use Outcome::*;
+        assert_eq!(all_of(&[Holds, DoesNotHold]), DoesNotHold);
+        assert_eq!(all_of(&[Inconclusive, DoesNotHold]), DoesNotHold);
+        assert_eq!(all_of(&[Holds, Holds]), Holds);
+        assert_eq!(all_of(&[Holds, Inconclusive]), Inconclusive);
     }
 
     #[test]

@@ -1,0 +1,98 @@
+//! The subcommands over stores and result files: `list`, `show`, `merge`,
+//! `report`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use store_catalog as registry;
+use storelab_render::table;
+use storelab_results::RunFile;
+
+use super::Failure;
+
+#[derive(Args, Debug)]
+pub(super) struct ListArgs {
+    /// Print only the names of the stores `serve` can serve, one a line
+    /// (for scripts).
+    #[arg(long)]
+    servable: bool,
+}
+
+#[derive(Args, Debug)]
+pub(super) struct ShowArgs {
+    /// A run file written by `storelab run`.
+    pub(super) file: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub(super) struct MergeArgs {
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub(super) struct ReportArgs {
+    /// Run files to report on.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// The Markdown file to write; plots go to plots/ beside it.
+    #[arg(long, default_value = "results/REPORT.md")]
+    out: PathBuf,
+}
+
+pub(super) fn list(args: &ListArgs) {
+    if args.servable {
+        for s in registry::catalog().iter().filter(|s| s.serve.is_some()) {
+            println!("{}", s.entry.name);
+        }
+        return;
+    }
+    let mut t = table::Table::new(&["store", "kind", "threads", "what it is"]);
+    for s in registry::catalog() {
+        let e = &s.entry;
+        let kind = e.family.name();
+        t.row(vec![
+            e.name.into(),
+            kind.into(),
+            if e.single_thread {
+                "1 only".into()
+            } else {
+                "any".into()
+            },
+            e.about.into(),
+        ]);
+    }
+    print!("{}", t.text());
+}
+
+pub(super) fn merge(args: MergeArgs) -> Result<(), Failure> {
+    let files = args
+        .files
+        .iter()
+        .map(|p| RunFile::read(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let merged = RunFile::merge(files)?;
+    merged.write(&args.out)?;
+    println!(
+        "wrote {} ({} cells)",
+        args.out.display(),
+        merged.cells.len()
+    );
+    Ok(())
+}
+
+pub(super) fn report(args: ReportArgs) -> Result<(), Failure> {
+    let files: Vec<(PathBuf, RunFile)> = args
+        .files
+        .iter()
+        .map(|p| RunFile::read(p).map(|f| (p.clone(), f)))
+        .collect::<Result<_, _>>()?;
+    let written = storelab_render::report::write_report(&files, &args.out)?;
+    for w in written {
+        println!("wrote {}", w.display());
+    }
+    Ok(())
+}

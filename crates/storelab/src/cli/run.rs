@@ -1,0 +1,348 @@
+//! `storelab run`: presets, validated arguments, the run, its table.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+use bench_harness::{Plan, lab};
+use store_catalog as registry;
+use storelab_render::table;
+use storelab_results::RunFile;
+use workload::{HotKeys, KeyDist, Mix, ReadMode, Workload};
+
+use super::Failure;
+
+/// `--order`: see [`bench_harness::Order`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(super) enum OrderArg {
+    Shuffled,
+    Fixed,
+    Reversed,
+}
+
+impl From<OrderArg> for bench_harness::Order {
+    fn from(o: OrderArg) -> bench_harness::Order {
+        match o {
+            OrderArg::Shuffled => bench_harness::Order::Shuffled,
+            OrderArg::Fixed => bench_harness::Order::Fixed,
+            OrderArg::Reversed => bench_harness::Order::Reversed,
+        }
+    }
+}
+
+/// `--read`: how a read gets at its task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(super) enum ReadArg {
+    /// `get`: clone the task's `Arc` out of the store (the default).
+    Clone,
+    /// `get_with`: look at the task in place.
+    Visit,
+}
+
+impl From<ReadArg> for ReadMode {
+    fn from(r: ReadArg) -> ReadMode {
+        match r {
+            ReadArg::Clone => ReadMode::Clone,
+            ReadArg::Visit => ReadMode::Visit,
+        }
+    }
+}
+
+/// Named starting points for `run`; every option overrides its preset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Preset {
+    /// The log's workload: 1M tasks, Zipf 80/20 (scrambled), 80% reads, 20% updates.
+    Seed,
+    /// A few seconds over every operation kind, for CI.
+    Smoke,
+    /// 1M tasks, Zipf 80/20, 95% reads, 5% updates.
+    ReadHeavy,
+    /// 1M tasks, Zipf 80/20, 50% reads, 30% updates, 10% creates, 10% deletes.
+    WriteHeavy,
+    /// get_all over 1M tasks.
+    Bulk,
+}
+
+impl Preset {
+    fn name(self) -> &'static str {
+        match self {
+            Preset::Seed => "seed",
+            Preset::Smoke => "smoke",
+            Preset::ReadHeavy => "read-heavy",
+            Preset::WriteHeavy => "write-heavy",
+            Preset::Bulk => "bulk",
+        }
+    }
+
+    /// (keys, mix, seconds per rep, stream length)
+    fn defaults(self) -> (u32, Mix, f64, usize) {
+        let mix = |s: &str| s.parse::<Mix>().expect("preset mixes are valid");
+        match self {
+            Preset::Seed => (1_000_000, Mix::SEED, 0.3, 1 << 20),
+            Preset::Smoke => (
+                10_000,
+                mix("read=69,update=20,create=5,delete=5,get_all=1"),
+                0.02,
+                1 << 14,
+            ),
+            Preset::ReadHeavy => (1_000_000, mix("read=95,update=5"), 0.4, 1 << 20),
+            Preset::WriteHeavy => (
+                1_000_000,
+                mix("read=50,update=30,create=10,delete=10"),
+                0.4,
+                1 << 20,
+            ),
+            Preset::Bulk => (1_000_000, mix("get_all=100"), 0.4, 1 << 10),
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub(super) struct RunArgs {
+    /// Starting point; options below override it.
+    #[arg(long, value_enum, default_value = "seed")]
+    preset: Preset,
+    /// `all` (every store but knob settings), `knobs`, or names separated by commas (see `storelab list`).
+    #[arg(long, default_value = "all")]
+    stores: String,
+    /// Thread counts, e.g. 1,2,4 (default: 1, powers of two, and the core count).
+    #[arg(long, value_delimiter = ',')]
+    threads: Option<Vec<String>>,
+    /// Tasks prefilled, and the key space of reads, updates and deletes.
+    #[arg(long)]
+    keys: Option<u32>,
+    /// uniform | zipf (calibrated to 80/20) | zipf:S | hotspot:FRACTION:SHARE
+    #[arg(long)]
+    dist: Option<String>,
+    /// Where the hot ranks land: scrambled over the ids, or the lowest ids.
+    #[arg(long, value_parser = str::parse::<HotKeys>)]
+    hot_keys: Option<HotKeys>,
+    /// Percentages summing to 100, e.g. read=80,update=20 (also create, delete, get_all).
+    #[arg(long)]
+    mix: Option<String>,
+    /// Target time per repetition, e.g. 400ms or 0.4s; the op count is calibrated per store.
+    #[arg(long)]
+    duration: Option<String>,
+    /// Fixed operations per thread per repetition (instead of --duration).
+    #[arg(long, conflicts_with = "duration")]
+    ops: Option<u64>,
+    /// Untimed operations before each repetition, in percent of its count.
+    #[arg(long, default_value_t = 10)]
+    warmup: u32,
+    /// Repetitions per (store, threads); 6 is the fewest for a 95% CI.
+    #[arg(long, default_value_t = 6)]
+    reps: usize,
+    /// Seed of the key and operation streams.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// How reads get at a task: clone its Arc (get) or visit it in place (get_with).
+    #[arg(long = "read", value_enum, default_value = "clone")]
+    read_mode: ReadArg,
+    /// Order of the prefills and of the cells within each round: a seeded
+    /// shuffle per round (the default), catalog order, or its reverse.
+    #[arg(long, value_enum, default_value = "shuffled")]
+    order: OrderArg,
+    /// Result file (JSON; a CSV is written beside it).
+    #[arg(long, default_value = "target/storelab/last-run.json")]
+    out: PathBuf,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// The default thread counts: 1, powers of two below the core count, and
+/// the core count.
+pub(super) fn default_threads() -> Vec<usize> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut v: Vec<usize> = std::iter::successors(Some(1usize), |t| Some(t * 2))
+        .take_while(|t| *t < cores)
+        .collect();
+    v.push(cores);
+    v.dedup();
+    v
+}
+
+pub(super) fn parse_threads(raw: &[String]) -> Result<Vec<usize>, String> {
+    let mut out = Vec::new();
+    for part in raw.iter().map(|s| s.trim()) {
+        let n: usize = part
+            .parse()
+            .map_err(|_| format!("'{part}' is not a thread count (expected numbers like 1,2,4)"))?;
+        if n == 0 {
+            return Err("zero threads: every thread count must be at least 1".into());
+        }
+        if n > 1024 {
+            return Err(format!(
+                "{n} threads is more than this harness allows (1024)"
+            ));
+        }
+        if !out.contains(&n) {
+            out.push(n);
+        }
+    }
+    if out.is_empty() {
+        return Err("no thread count given".into());
+    }
+    Ok(out)
+}
+
+/// `400ms`, `0.4s`, `2s`, or plain seconds.
+pub fn parse_duration(raw: &str) -> Result<Duration, String> {
+    let raw = raw.trim();
+    let (number, scale) = if let Some(ms) = raw.strip_suffix("ms") {
+        (ms, 1e-3)
+    } else if let Some(s) = raw.strip_suffix('s') {
+        (s, 1.0)
+    } else {
+        (raw, 1.0)
+    };
+    let value: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{raw}' is not a duration (expected e.g. 400ms or 0.4s)"))?;
+    let secs = value * scale;
+    if !(secs.is_finite() && secs > 0.0 && secs <= 3600.0) {
+        return Err(format!(
+            "duration '{raw}' must be more than 0 and at most an hour"
+        ));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// The entries `--stores` names: yours by name, the rest from the catalog.
+pub(super) fn select_entries(
+    names: &str,
+    mut yours: Vec<bench_harness::Entry>,
+) -> Result<Vec<bench_harness::Entry>, Failure> {
+    let mut from_catalog = Vec::new();
+    let mut picked = Vec::new();
+    for name in names.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        match yours.iter().position(|e| e.name == name) {
+            Some(i) => picked.push(yours.swap_remove(i)),
+            None => from_catalog.push(name),
+        }
+    }
+    if !from_catalog.is_empty() || picked.is_empty() {
+        picked.extend(
+            registry::select(&from_catalog.join(","))?
+                .into_iter()
+                .map(|s| s.entry),
+        );
+    }
+    Ok(picked)
+}
+
+pub(super) fn run(args: RunArgs, yours: Vec<bench_harness::Entry>) -> Result<(), Failure> {
+    let (keys, mix, rep_secs, stream_len) = args.preset.defaults();
+    let keys = args.keys.unwrap_or(keys);
+    if keys == 0 {
+        return Err("--keys must be at least 1".into());
+    }
+    let mix = match &args.mix {
+        Some(m) => m.parse::<Mix>()?,
+        None => mix,
+    };
+    let dist = match &args.dist {
+        Some(d) => d.parse::<KeyDist>()?,
+        None => KeyDist::SEED,
+    };
+    let threads = match &args.threads {
+        Some(raw) => parse_threads(raw)?,
+        None => default_threads(),
+    };
+    let rep_time = match &args.duration {
+        Some(d) => parse_duration(d)?,
+        None => Duration::from_secs_f64(rep_secs),
+    };
+    if args.reps == 0 {
+        return Err("--reps must be at least 1".into());
+    }
+    if args.warmup > 1000 {
+        return Err("--warmup is a percentage of each repetition, at most 1000".into());
+    }
+    if args.ops == Some(0) {
+        return Err("--ops must be at least 1".into());
+    }
+    let entries = select_entries(&args.stores, yours)?;
+    for e in &entries {
+        if e.single_thread && !threads.contains(&1) {
+            return Err(format!(
+                "store '{}' runs on one thread only; include 1 in --threads",
+                e.name
+            )
+            .into());
+        }
+    }
+    storelab_results::check_writable(&args.out)?;
+    if args.reps < 6 {
+        eprintln!(
+            "storelab: note: {} reps give no 95% confidence interval; use 6 or more",
+            args.reps
+        );
+    }
+    let plan = Plan {
+        preset: Some(args.preset.name().into()),
+        workload: Workload {
+            keys,
+            dist,
+            hot_keys: args.hot_keys.unwrap_or(HotKeys::Scrambled),
+            mix,
+            seed: args.seed,
+            stream_len,
+        },
+        threads,
+        reps: args.reps,
+        ops: args.ops,
+        rep_time,
+        read_mode: args.read_mode.into(),
+        order: args.order.into(),
+        warmup_pct: args.warmup,
+        progress: !args.quiet,
+    };
+    let file = lab::run(&plan, entries)?;
+    file.write(&args.out)?;
+    print_run(&file);
+    println!("results: {} (and .csv)", args.out.display());
+    Ok(())
+}
+
+/// The header, table and notes of a run.
+pub(super) fn print_run(file: &RunFile) {
+    print!("{}", table::run_header(file));
+    println!();
+    print!("{}", table::run_table(file).text());
+    println!();
+    print!("{}", table::run_notes(file));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("400ms"), Ok(Duration::from_millis(400)));
+        assert_eq!(parse_duration("0.5s"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("-1s").is_err());
+        assert!(parse_duration("fast").is_err());
+    }
+
+    #[test]
+    fn threads() {
+        assert_eq!(
+            parse_threads(&["1".into(), "2".into(), "2".into()]),
+            Ok(vec![1, 2])
+        );
+        assert!(
+            parse_threads(&["0".into()])
+                .unwrap_err()
+                .contains("zero threads")
+        );
+        assert!(parse_threads(&["two".into()]).is_err());
+        let d = default_threads();
+        assert_eq!(d[0], 1);
+    }
+}

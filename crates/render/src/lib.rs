@@ -4,6 +4,7 @@
 //! statistics crate's data; measures and decides nothing.
 
 pub mod compare;
+pub mod gobench;
 pub mod report;
 pub mod table;
 

@@ -211,6 +211,8 @@ fn bad_input_exits_2_for_every_subcommand_that_reads_it() {
     exits(2, &["run", "--stores", "no-such-store", "--out", s(&out)]);
     exits(2, &["report", s(&missing), "--out", s(&dir.join("r.md"))]);
     exits(2, &["merge", s(&missing), "--out", s(&out)]);
+    exits(2, &["export", s(&missing)]);
+    exits(2, &["export", s(&missing), "--format", "csv-of-doom"]);
     exits(
         2,
         &[

@@ -58,6 +58,12 @@ fn run_tables() {
 }
 
 #[test]
+fn go_benchmark_export() {
+    let out = storelab(&["export", "fixtures/seed.json", "--format", "gobench"]);
+    golden("export-seed.gobench", &out);
+}
+
+#[test]
 fn compare_tables() {
     for format in ["text", "md", "csv"] {
         let out = storelab(&[

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 use store_catalog as registry;
 use storelab_render::table;
@@ -93,6 +93,30 @@ pub(super) fn report(args: ReportArgs) -> Result<(), Failure> {
     let written = storelab_render::report::write_report(&files, &args.out)?;
     for w in written {
         println!("wrote {}", w.display());
+    }
+    Ok(())
+}
+
+/// `--format` of `export`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(super) enum ExportFormat {
+    /// Go's benchmark format (benchfmt), for stock benchstat.
+    Gobench,
+}
+
+#[derive(Args, Debug)]
+pub(super) struct ExportArgs {
+    /// A run file written by `storelab run`.
+    file: PathBuf,
+    #[arg(long, value_enum, default_value = "gobench")]
+    format: ExportFormat,
+}
+
+/// Prints a run file in another tool's format.
+pub(super) fn export(args: ExportArgs) -> Result<(), Failure> {
+    let file = RunFile::read(&args.file)?;
+    match args.format {
+        ExportFormat::Gobench => print!("{}", storelab_render::gobench::gobench(&file)),
     }
     Ok(())
 }

@@ -49,6 +49,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Load a Task API server on this machine over HTTP; report RPS and latency.
     Load(load::LoadArgs),
+    /// Print a run file in another tool's format (Go's, for benchstat).
+    Export(files::ExportArgs),
     /// Join run files of the same work into one.
     Merge(files::MergeArgs),
 }
@@ -168,6 +170,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve::serve(args),
         Command::Load(args) => load::load(args),
         Command::Merge(args) => files::merge(args),
+        Command::Export(args) => files::export(args),
     };
     exit(result)
 }

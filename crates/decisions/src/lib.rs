@@ -857,12 +857,7 @@ fn section_pool(r: &mut Results) -> Result<String, String> {
         Outcome::DoesNotHold => Outcome::Holds,
         o => o,
     });
-    let short: Vec<String> = file
-        .cells
-        .iter()
-        .filter(|c| c.too_short)
-        .map(|c| format!("{} x{}", c.store, c.threads))
-        .collect();
+    let short = file.too_short_cells();
     let verdict = format!(
         "\"the pool makes get_all faster\": {} ({each}); \"the pool makes it slower\": {} \
          ({slower_each}). Handing get_all to per-core workers costs two hand-offs and a merge \

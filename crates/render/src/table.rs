@@ -265,12 +265,7 @@ pub fn run_notes(file: &RunFile) -> String {
     if !missed.is_empty() {
         notes += &format!("misses (the mix deletes): {}\n", missed.join(", "));
     }
-    let short: Vec<String> = file
-        .cells
-        .iter()
-        .filter(|c| c.too_short)
-        .map(|c| format!("{} x{}", c.store, c.threads))
-        .collect();
+    let short = file.too_short_cells();
     if !short.is_empty() {
         notes += &format!(
             "too short (a repetition held too few of the mix's rarest operation per thread; not ranked): {}\n",

@@ -300,6 +300,15 @@ impl RunFile {
             .find(|c| c.store == store && c.threads == threads)
     }
 
+    /// The cells too short to rank, as `store xTHREADS`.
+    pub fn too_short_cells(&self) -> Vec<String> {
+        self.cells
+            .iter()
+            .filter(|c| c.too_short)
+            .map(|c| format!("{} x{}", c.store, c.threads))
+            .collect()
+    }
+
     /// Facts about a store.
     pub fn store(&self, name: &str) -> Option<&StoreInfo> {
         self.stores.iter().find(|s| s.name == name)

@@ -48,6 +48,9 @@ macro_rules! for_each_store {
             dense "dense" New (store_dense::DenseStore) (store_dense::DenseStore::with_capacity)
                 "dense ids: COW chunks of slots indexed by id, a padded lock per chunk, shared snapshots"
                 [serve, sharded(|s, id| s.chunk_of(id)), walkable($crate::walk_dense)];
+            rcu "rcu" New (store_rcu::RcuStore) (store_rcu::RcuStore::with_capacity)
+                "dense's slots read-copy-update: reads pin an epoch and write nothing shared; CAS writes"
+                [serve, sharded(|s, id| s.chunk_of(id)), walkable($crate::walk_rcu)];
             actor "actor" New (store_actor::ActorStore) (store_actor::ActorStore::with_capacity)
                 "sharded actors, reused per-thread reply channels, spin-then-block, batched draining"
                 [serve, threads];
@@ -186,6 +189,19 @@ pub fn walk_dense(store: &DenseStore) -> usize {
     store.for_each_arc(|task| {
         seen += 1;
         mix ^= std::sync::Arc::as_ptr(task) as usize;
+    });
+    std::hint::black_box(mix);
+    seen
+}
+
+/// The get_all floor of the rcu store: every task visited in place.
+#[doc(hidden)]
+pub fn walk_rcu(store: &store_rcu::RcuStore) -> usize {
+    let mut seen = 0usize;
+    let mut mix = 0usize;
+    store.for_each_task(|task| {
+        seen += 1;
+        mix ^= std::ptr::from_ref(task) as usize;
     });
     std::hint::black_box(mix);
     seen

@@ -38,6 +38,9 @@ use serde::{Deserialize, Serialize};
 use task_model::{NewTask, StoreError, Task, TaskApi, TaskId, TaskStore, TaskUpdate};
 use tokio::net::TcpListener;
 
+pub mod limits;
+pub use limits::{IdleIo, Limits};
+
 /// Largest request body accepted, in bytes.
 pub const BODY_LIMIT: usize = 16 * 1024;
 /// Page size when `limit` is absent, and the most a page may hold.
@@ -297,16 +300,151 @@ pub fn prefill<S: TaskStore>(store: &S, n: u32) {
     }
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then finishes
-/// in-flight requests.
+/// Serves `router` on `listener` under `limits` until `shutdown` completes,
+/// then stops accepting, lets in-flight requests finish (for at most the
+/// header timeout) and returns.
+///
+/// The accept loop is hyper's HTTP/1 connection builder under the limits of
+/// [`limits`]: a semaphore caps connections (one over the cap is answered
+/// 503 with `Retry-After` and closed), [`IdleIo`] closes idle keep-alive
+/// connections, and tower's concurrency limit with load shedding caps the
+/// requests in handlers.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
+    limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    limits.validate().map_err(std::io::Error::other)?;
+    let app = guarded(router, &limits);
+    let connections = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .max_buf_size(limits.max_header_bytes)
+        // A client that shuts down its write side after the request still
+        // gets its response (hyper's default closes at once).
+        .half_close(true);
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(_) => {
+                    // Out of file descriptors, or a connection reset before
+                    // accept: wait a moment rather than spin (as axum does).
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let Ok(permit) = connections.clone().try_acquire_owned() else {
+            shed(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let io = hyper_util::rt::TokioIo::new(IdleIo::new(stream, limits.idle_timeout));
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let conn = graceful.watch(http.serve_connection(io, service));
+        tokio::spawn(async move {
+            // A connection's end (timeouts included) is its own business.
+            let _ = conn.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(limits.header_timeout, graceful.shutdown()).await;
+    Ok(())
+}
+
+/// The router behind the body timeout and the in-flight limit.
+fn guarded(
+    router: Router,
+    limits: &Limits,
+) -> impl tower::Service<
+    axum::extract::Request<hyper::body::Incoming>,
+    Response = Response,
+    Error = std::convert::Infallible,
+    Future: Send + 'static,
+> + Clone
++ Send
++ 'static {
+    let router = router.layer(axum::middleware::from_fn_with_state(
+        limits.body_timeout,
+        body_deadline,
+    ));
+    tower::ServiceBuilder::new()
+        .layer(axum::error_handling::HandleErrorLayer::new(overloaded))
+        .layer(tower::load_shed::LoadShedLayer::new())
+        .layer(tower::limit::ConcurrencyLimitLayer::new(
+            limits.max_in_flight,
+        ))
+        .service(router)
+}
+
+/// What the load shedder's refusal becomes.
+async fn overloaded(_: tower::BoxError) -> Response {
+    shed_response()
+}
+
+/// 503 with `Retry-After`: the server is at a limit; try again shortly.
+fn shed_response() -> Response {
+    let mut response = ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "overloaded",
+        "the server is at its request limit; retry after the time in Retry-After",
+    )
+    .into_response();
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        header::HeaderValue::from(limits::RETRY_AFTER_SECS),
+    );
+    response
+}
+
+/// A handler (which reads the body) must finish within the body timeout;
+/// past it the client gets 408 and the connection is closed.
+async fn body_deadline(
+    State(limit): State<std::time::Duration>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            let mut response = ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                "the request was not received in time",
+            )
+            .into_response();
+            response.headers_mut().insert(
+                header::CONNECTION,
+                header::HeaderValue::from_static("close"),
+            );
+            response
+        }
+    }
+}
+
+/// Answers a connection over the cap with 503 and closes it, without
+/// waiting on the client: the response is small enough for a fresh
+/// socket's send buffer, and if it does not fit the client is simply
+/// closed on.
+fn shed(stream: tokio::net::TcpStream) {
+    let body = format!(
+        r#"{{"error":"overloaded","message":"the server is at its connection limit; retry after {} s"}}"#,
+        limits::RETRY_AFTER_SECS
+    );
+    let response = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: {}\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+        limits::RETRY_AFTER_SECS,
+        body.len()
+    );
+    let _ = stream.try_write(response.as_bytes());
+    drop(stream);
 }
 
 /// Completes on Ctrl-C or SIGTERM.
@@ -333,7 +471,7 @@ pub async fn shutdown_signal() {
 
 /// Binds `addr` and serves `router` until Ctrl-C or SIGTERM, on a runtime
 /// of its own; prints the bound address.
-pub fn run_blocking(addr: SocketAddr, router: Router) -> Result<(), String> {
+pub fn run_blocking(addr: SocketAddr, router: Router, limits: Limits) -> Result<(), String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -344,7 +482,7 @@ pub fn run_blocking(addr: SocketAddr, router: Router) -> Result<(), String> {
             .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
         let bound = listener.local_addr().map_err(|e| e.to_string())?;
         println!("storelab: serving on http://{bound} (Ctrl-C or SIGTERM stops)");
-        serve(listener, router, shutdown_signal())
+        serve(listener, router, limits, shutdown_signal())
             .await
             .map_err(|e| format!("server failed: {e}"))?;
         println!("storelab: stopped");
@@ -360,8 +498,18 @@ pub struct Background {
     thread: Option<std::thread::JoinHandle<Result<(), String>>>,
 }
 
-/// Serves `router` on `addr` (port 0 for any free port) on a new thread.
+/// Serves `router` on `addr` (port 0 for any free port) on a new thread,
+/// under the default [`Limits`].
 pub fn spawn_background(addr: SocketAddr, router: Router) -> Result<Background, String> {
+    spawn_background_with(addr, router, Limits::default())
+}
+
+/// Serves `router` on `addr` under `limits`, on a new thread.
+pub fn spawn_background_with(
+    addr: SocketAddr,
+    router: Router,
+    limits: Limits,
+) -> Result<Background, String> {
     let std_listener =
         std::net::TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     std_listener
@@ -379,7 +527,7 @@ pub fn spawn_background(addr: SocketAddr, router: Router) -> Result<Background, 
                 .map_err(|e| e.to_string())?;
             runtime.block_on(async move {
                 let listener = TcpListener::from_std(std_listener).map_err(|e| e.to_string())?;
-                serve(listener, router, async {
+                serve(listener, router, limits, async {
                     let _ = stopped.await;
                 })
                 .await

@@ -25,9 +25,14 @@ impl Server {
         let addr = listener.local_addr().expect("bound");
         let (stop, stopped) = oneshot::channel::<()>();
         let router = task_api::router(store, "test");
-        let task = tokio::spawn(task_api::serve(listener, router, async {
-            let _ = stopped.await;
-        }));
+        let task = tokio::spawn(task_api::serve(
+            listener,
+            router,
+            task_api::Limits::default(),
+            async {
+                let _ = stopped.await;
+            },
+        ));
         Server {
             addr,
             stop: Some(stop),

@@ -62,6 +62,11 @@ pub enum Preset {
     WriteHeavy,
     /// get_all over 1M tasks.
     Bulk,
+    /// 100% reads of 16 hot tasks among 1M (hotspot: 0.0016% of ids take
+    /// 99.9% of reads): the log's "lock-free reads for the most accessed keys".
+    Hot,
+    /// As `hot`, with 5% updates of the same hot tasks.
+    HotUpdate,
 }
 
 impl Preset {
@@ -72,6 +77,18 @@ impl Preset {
             Preset::ReadHeavy => "read-heavy",
             Preset::WriteHeavy => "write-heavy",
             Preset::Bulk => "bulk",
+            Preset::Hot => "hot",
+            Preset::HotUpdate => "hot-update",
+        }
+    }
+
+    /// The preset's key distribution.
+    fn dist(self) -> KeyDist {
+        match self {
+            Preset::Hot | Preset::HotUpdate => "hotspot:0.000016:0.999"
+                .parse()
+                .expect("the hot preset's distribution is valid"),
+            _ => KeyDist::SEED,
         }
     }
 
@@ -94,6 +111,8 @@ impl Preset {
                 1 << 20,
             ),
             Preset::Bulk => (1_000_000, mix("get_all=100"), 0.4, 1 << 10),
+            Preset::Hot => (1_000_000, mix("read=100"), 0.3, 1 << 20),
+            Preset::HotUpdate => (1_000_000, mix("read=95,update=5"), 0.3, 1 << 20),
         }
     }
 }
@@ -245,7 +264,7 @@ pub(super) fn run(args: RunArgs, yours: Vec<bench_harness::Entry>) -> Result<(),
     };
     let dist = match &args.dist {
         Some(d) => d.parse::<KeyDist>()?,
-        None => KeyDist::SEED,
+        None => args.preset.dist(),
     };
     let threads = match &args.threads {
         Some(raw) => parse_threads(raw)?,
@@ -319,6 +338,17 @@ pub(super) fn print_run(file: &RunFile) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_preset_has_valid_defaults() {
+        for preset in Preset::value_variants() {
+            let (keys, _, secs, stream) = preset.defaults();
+            assert!(keys > 0 && secs > 0.0 && stream.is_power_of_two());
+            let _ = preset.dist();
+        }
+        assert!(matches!(Preset::Hot.dist(), KeyDist::Hotspot { .. }));
+        assert_eq!(Preset::HotUpdate.name(), "hot-update");
+    }
 
     #[test]
     fn durations() {

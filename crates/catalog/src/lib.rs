@@ -94,6 +94,10 @@ macro_rules! for_each_store {
             unsync "unsync" Limit (store_limits::UnsyncStore)
                 (|c| unsafe { store_limits::UnsyncStore::with_capacity(c) })
                 "a plain map with no synchronization (1 thread only): the floor" [single_thread];
+            unsync_vec "unsync-vec" Limit (store_limits::UnsyncVecStore)
+                (|c| unsafe { store_limits::UnsyncVecStore::with_capacity(c) })
+                "a plain vector indexed by id, no synchronization (1 thread only): the floor of id-indexed stores"
+                [single_thread];
             noop "noop" Limit (store_limits::NoopStore) (store_limits::NoopStore::with_capacity)
                 "does nothing: the harness's own cost per operation" [stores_nothing];
         }

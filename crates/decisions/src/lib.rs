@@ -342,6 +342,7 @@ const SECTIONS: &[Section] = &[
     ("hot-goals", section_hot_goals),
     ("hot-lowest", section_hot_lowest),
     ("hot-usl", section_hot_usl),
+    ("soak", section_soak),
 ];
 
 fn generate(name: &str, r: &mut Results) -> Result<String, String> {
@@ -1626,18 +1627,17 @@ fn section_hot_goals(r: &mut Results) -> Result<String, String> {
     Ok(out)
 }
 
-/// Newest-hot placement: the hot ranks on the lowest (consecutive) ids, so
-/// they share one chunk (dense, rcu) or whatever shards their hashes pick,
-/// against the scrambled placement of `hot-visit.json`. Two runs: each
-/// store's ns/op is divided by `noop`'s of the same round first (noop does
-/// not touch keys), and the interval is the conservative quotient of the two
-/// medians' intervals.
-fn section_hot_lowest(r: &mut Results) -> Result<String, String> {
-    let lowest = r.get("hot-low-ids.json")?.clone();
-    let scrambled = r.get("hot-visit.json")?.clone();
-    let mut s = String::from(
-        "| store | threads | ns/op, hot ids consecutive | ns/op, hot ids scrambled | slowdown from placement (noop-normalized) | within 1.2x? |\n\
-         |---|---:|---:|---:|---:|---|\n",
+/// Consecutive hot ids against scrambled ones: `placed` is a run whose hot
+/// ranks land on consecutive ids (`--hot-keys newest` or `low-ids`), so in
+/// `dense` and `rcu` they share a chunk; `scrambled` is the same workload
+/// with the default placement. Two runs: each store's ns/op is divided by
+/// `noop`'s of the same round first (noop does not touch keys), and the
+/// interval is the conservative quotient of the two medians' intervals (at
+/// the document's family-wise confidence).
+fn placement_table(placed: &RunFile, scrambled: &RunFile, what: &str) -> String {
+    let mut s = format!(
+        "| store | threads | ns/op, {what} | ns/op, scrambled | slowdown from placement (noop-normalized) | within 1.2x? |\n\
+         |---|---:|---:|---:|---:|---|\n"
     );
     let normalized = |file: &RunFile, store: &str, t: usize| -> Option<Summary> {
         let c = file.cell(store, t)?;
@@ -1646,17 +1646,21 @@ fn section_hot_lowest(r: &mut Results) -> Result<String, String> {
         let v: Vec<f64> = pairs.pairs.iter().map(|(_, b, x)| x / b).collect();
         Some(summarize(&v, family_confidence()))
     };
-    for st in lowest.stores.iter().filter(|s| s.name != "noop") {
-        for t in lowest.thread_counts() {
+    for st in placed.stores.iter().filter(|s| s.name != "noop") {
+        for t in placed.thread_counts() {
+            if placed.cell(&st.name, t).is_none() {
+                continue;
+            }
             let (Some(lo), Some(sc)) = (
-                normalized(&lowest, &st.name, t),
-                normalized(&scrambled, &st.name, t),
+                normalized(placed, &st.name, t),
+                normalized(scrambled, &st.name, t),
             ) else {
                 let _ = writeln!(
                     s,
-                    "| {} | {t} | {} | - | - | no scrambled cell at {t} threads |",
+                    "| {} | {t} | {} | {} | - | no noop to normalize by |",
                     st.name,
-                    ns_cell(&lowest, &st.name, t)
+                    ns_cell(placed, &st.name, t),
+                    ns_cell(scrambled, &st.name, t)
                 );
                 continue;
             };
@@ -1679,16 +1683,42 @@ fn section_hot_lowest(r: &mut Results) -> Result<String, String> {
                 s,
                 "| {} | {t} | {} | {} | {ratio:.2}x{interval} | {verdict} |",
                 st.name,
-                ns_cell(&lowest, &st.name, t),
-                ns_cell(&scrambled, &st.name, t),
+                ns_cell(placed, &st.name, t),
+                ns_cell(scrambled, &st.name, t),
             );
         }
     }
+    s
+}
+
+/// Newest-hot keys on the seed workload (1, 2 and 8 threads), and the hot
+/// preset's 16 tasks on the lowest ids.
+fn section_hot_lowest(r: &mut Results) -> Result<String, String> {
+    let newest = r.get("seed-newest.json")?.clone();
+    let scrambled = r.get("seed-scrambled.json")?.clone();
+    let low = r.get("hot-low-ids.json")?.clone();
+    let hot = r.get("hot-visit.json")?.clone();
+    let mut s = String::from("Floors at 1 thread on the seed workload (scrambled), ns/op: ");
+    let floors: Vec<String> = ["unsync", "unsync-vec", "dense", "rcu"]
+        .iter()
+        .map(|n| format!("`{n}` {}", ns_cell(&scrambled, n, 1)))
+        .collect();
+    s += &floors.join(", ");
+    s += ". `unsync-vec` is the floor of a store that indexes by id: a vector, no \
+          synchronization, no hashing.\n\nThe seed workload with the newest ids hottest:\n\n";
+    s += &placement_table(&newest, &scrambled, "newest ids hot");
     let _ = write!(
         s,
-        "\n8 threads oversubscribe this 2-core machine: its figures show what queueing on a \
-         lock does when a holder is descheduled, not parallel speedup. Reproduce: {}",
-        command(&lowest)
+        "\nReproduce: {}; {}.\n\nThe `hot` preset's 16 tasks on the lowest ids (visit mode):\n\n",
+        command(&newest),
+        command(&scrambled)
+    );
+    s += &placement_table(&low, &hot, "16 consecutive hot ids");
+    let _ = write!(
+        s,
+        "\n8 threads oversubscribe this 2-core machine: those figures show what queueing \
+         on a lock does when its holder is descheduled, not parallel speedup. Reproduce: {}",
+        command(&low)
     );
     Ok(s)
 }
@@ -1758,5 +1788,87 @@ mod usl_tests {
         // A slowdown at two threads: s above 1, a projection below 1.
         let (s, x) = usl_amdahl(0.8);
         assert!((s - 1.5).abs() < 1e-12 && x < 1.0);
+    }
+}
+
+/// Whether a soak series grew: the median of its last third against the
+/// median of its first third, minute 1 (warm-up) left out. A single spike
+/// moves neither median. `tolerance` is the ratio allowed (1.10: 10%).
+pub fn soak_grew(series: &[f64], tolerance: f64) -> Option<bool> {
+    let steady = series.get(1..)?;
+    let third = steady.len() / 3;
+    if third == 0 {
+        return None;
+    }
+    let first = median(&steady[..third]);
+    let last = median(&steady[steady.len() - third..]);
+    Some(last > first * tolerance)
+}
+
+/// The soak run (scripts/soak): RSS and read p99 per minute per store, and
+/// whether either grew.
+fn section_soak(r: &mut Results) -> Result<String, String> {
+    let path = r.dir.join("soak.json");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let soak: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let rate = soak["rate"].as_f64().unwrap_or(f64::NAN);
+    let minutes = soak["minutes"].as_u64().unwrap_or(0);
+    let mut s = format!(
+        "Open loop at {rate:.0} req/s (80% reads, 20% updates, Zipf), 8 connections, 100,000 tasks \
+         prefilled, {minutes} one-minute windows per store; latency from each request's intended \
+         send time.\n\n\
+         | store | RSS minute 1 | RSS last minute | memory grew? | read p99 minute 1 | read p99 last minute | p99 grew? | requests | errors |\n\
+         |---|---:|---:|---|---:|---:|---|---:|---:|\n"
+    );
+    let stores = soak["stores"]
+        .as_object()
+        .ok_or("soak.json has no stores")?;
+    for (name, rows) in stores {
+        let rows = rows.as_array().ok_or("a store's minutes are not a list")?;
+        let col = |k: &str| -> Vec<f64> { rows.iter().filter_map(|r| r[k].as_f64()).collect() };
+        let (rss, p99) = (col("rss_kib"), col("read_p99_ns"));
+        let (requests, errors) = (col("requests"), col("errors"));
+        let grew = |v: &[f64], tol: f64| match soak_grew(v, tol) {
+            Some(true) => "**yes**",
+            Some(false) => "no",
+            None => "too few minutes",
+        };
+        let mib = |v: Option<&f64>| v.map_or("-".into(), |k| format!("{:.1} MiB", k / 1024.0));
+        let us = |v: Option<&f64>| v.map_or("-".into(), |n| format!("{:.0} µs", n / 1000.0));
+        let _ = writeln!(
+            s,
+            "| {name} | {} | {} | {} | {} | {} | {} | {:.0} | {:.0} |",
+            mib(rss.first()),
+            mib(rss.last()),
+            grew(&rss, 1.10),
+            us(p99.first()),
+            us(p99.last()),
+            grew(&p99, 1.50),
+            requests.iter().sum::<f64>(),
+            errors.iter().sum::<f64>(),
+        );
+    }
+    s += "\nRule: a series grew if the median of its last third of minutes exceeds the median of \
+          its first third (minute 1, the warm-up, left out) by more than 10% (memory) or 50% (p99, \
+          which is noisier). Plot: results/soak.svg. Reproduce: `scripts/soak` (30 minutes).";
+    Ok(s)
+}
+
+#[cfg(test)]
+mod soak_tests {
+    use super::soak_grew;
+
+    #[test]
+    fn flat_series_and_spikes_do_not_grow_but_a_climb_does() {
+        let flat = [50.0, 40.0, 40.5, 40.2, 39.8, 40.1, 40.0, 40.3, 40.2, 40.1];
+        assert_eq!(soak_grew(&flat, 1.10), Some(false));
+        let mut spike = flat;
+        spike[9] = 400.0;
+        assert_eq!(soak_grew(&spike, 1.10), Some(false), "one spike is not growth");
+        let climb: Vec<f64> = (0..10).map(|m| 40.0 + 4.0 * f64::from(m)).collect();
+        assert_eq!(soak_grew(&climb, 1.10), Some(true));
+        assert_eq!(soak_grew(&[1.0, 2.0, 3.0], 1.10), None, "too few minutes");
     }
 }

@@ -140,6 +140,7 @@ pub fn run_header(file: &RunFile) -> String {
         match w.hot_keys {
             workload::HotKeys::Scrambled => "scrambled",
             workload::HotKeys::LowIds => "low-id",
+            workload::HotKeys::Newest => "newest",
         },
         file.hot20_share * 100.0,
         w.mix,

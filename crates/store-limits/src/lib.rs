@@ -5,6 +5,9 @@
 //!   difference between a store and `unsync` is what its synchronization
 //!   costs. It may only be used from one thread, which its `unsafe`
 //!   constructor makes the caller promise.
+//! - [`UnsyncVecStore`]: a plain vector indexed by id, no synchronization
+//!   and no hashing: the floor of a store that indexes by id (`dense`,
+//!   `rcu`), one pointer load per lookup. Single-thread, like `unsync`.
 //! - [`NoopStore`]: stores nothing and finds nothing. Its ns/op is the
 //!   harness's own cost per operation (loading the next operation,
 //!   dispatching on its kind, checking the result).
@@ -109,6 +112,89 @@ impl TaskStore for UnsyncStore {
 
     fn len(&self) -> usize {
         self.tasks().len()
+    }
+}
+
+/// A vector indexed by id with no synchronization: the single-thread floor
+/// of stores that index by id.
+pub struct UnsyncVecStore {
+    slots: UnsafeCell<Vec<Option<Arc<Task>>>>,
+    len: Cell<usize>,
+}
+
+// SAFETY: as for `UnsyncStore`: only the `unsafe` constructor makes one, and
+// its contract is that calls never overlap.
+unsafe impl Sync for UnsyncVecStore {}
+
+impl UnsyncVecStore {
+    /// An empty store with room for ids 1..=capacity.
+    ///
+    /// # Safety
+    /// As for [`UnsyncStore::with_capacity`]: never call the store's methods
+    /// from two threads at overlapping times.
+    pub unsafe fn with_capacity(capacity: usize) -> Self {
+        UnsyncVecStore {
+            slots: UnsafeCell::new(Vec::with_capacity(capacity)),
+            len: Cell::new(0),
+        }
+    }
+
+    #[allow(clippy::mut_from_ref)]
+    #[inline]
+    fn slots(&self) -> &mut Vec<Option<Arc<Task>>> {
+        // SAFETY: by the constructor's contract calls never overlap, and no
+        // method lets the reference outlive its call.
+        unsafe { &mut *self.slots.get() }
+    }
+
+    #[inline]
+    fn slot(&self, id: TaskId) -> Option<&mut Option<Arc<Task>>> {
+        let i = usize::try_from(id.get().checked_sub(1)?).ok()?;
+        self.slots().get_mut(i)
+    }
+}
+
+impl TaskStore for UnsyncVecStore {
+    const SNAPSHOT: SnapshotGuarantee = SnapshotGuarantee::Atomic;
+
+    fn create(&self, draft: TaskDraft) -> Arc<Task> {
+        let slots = self.slots();
+        let id = TaskId(slots.len() as u64 + 1);
+        let task = Arc::new(draft.into_task(id));
+        slots.push(Some(task.clone()));
+        self.len.set(self.len.get() + 1);
+        task
+    }
+
+    #[inline]
+    fn get(&self, id: TaskId) -> Option<Arc<Task>> {
+        self.slot(id)?.clone()
+    }
+
+    #[inline]
+    fn get_with<R>(&self, id: TaskId, f: impl FnOnce(&Task) -> R) -> Option<R> {
+        self.slot(id)?.as_deref().map(f)
+    }
+
+    fn update(&self, id: TaskId, patch: TaskPatch) -> Option<Arc<Task>> {
+        let slot = self.slot(id)?;
+        let next = Arc::new(slot.as_ref()?.patched(&patch));
+        *slot = Some(next.clone());
+        Some(next)
+    }
+
+    fn delete(&self, id: TaskId) -> Option<Arc<Task>> {
+        let gone = self.slot(id)?.take()?;
+        self.len.set(self.len.get() - 1);
+        Some(gone)
+    }
+
+    fn get_all(&self) -> Vec<Arc<Task>> {
+        self.slots().iter().flatten().cloned().collect()
+    }
+
+    fn len(&self) -> usize {
+        self.len.get()
     }
 }
 

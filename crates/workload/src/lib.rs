@@ -108,6 +108,10 @@ pub enum HotKeys {
     Scrambled,
     /// Rank r is id r+1: hot keys are the oldest, lowest ids.
     LowIds,
+    /// Rank r is id keys-r: the newest (highest) id is the hottest, as in
+    /// YCSB's "latest" distribution over a key space that does not grow
+    /// during the run. Consecutive, like `low-ids`, at the other end.
+    Newest,
 }
 
 impl FromStr for HotKeys {
@@ -117,8 +121,9 @@ impl FromStr for HotKeys {
         match text.trim() {
             "scrambled" => Ok(HotKeys::Scrambled),
             "low-ids" => Ok(HotKeys::LowIds),
+            "newest" => Ok(HotKeys::Newest),
             other => Err(format!(
-                "unknown hot-key placement '{other}': expected scrambled or low-ids"
+                "unknown hot-key placement '{other}': expected scrambled, low-ids or newest"
             )),
         }
     }
@@ -129,6 +134,7 @@ impl fmt::Display for HotKeys {
         f.write_str(match self {
             HotKeys::Scrambled => "scrambled",
             HotKeys::LowIds => "low-ids",
+            HotKeys::Newest => "newest",
         })
     }
 }
@@ -361,8 +367,12 @@ impl Workload {
         };
         // rank -> id. Scrambled: a seeded permutation of 1..=keys.
         let mut rank_to_id: Vec<u32> = (1..=keys).collect();
-        if self.hot_keys == HotKeys::Scrambled {
-            rank_to_id.shuffle(&mut StdRng::seed_from_u64(self.seed ^ 0x5eed_5c4a_3b1e));
+        match self.hot_keys {
+            HotKeys::Scrambled => {
+                rank_to_id.shuffle(&mut StdRng::seed_from_u64(self.seed ^ 0x5eed_5c4a_3b1e));
+            }
+            HotKeys::Newest => rank_to_id.reverse(),
+            HotKeys::LowIds => {}
         }
         let hot_cut = ((f64::from(keys) * 0.2).ceil() as u32).max(1);
         let mut hot = 0u64;
@@ -567,6 +577,22 @@ mod tests {
             .count() as f64
             / ops.len() as f64;
         assert!((low - 0.2).abs() < 0.05, "scrambled: low ids take {low}");
+    }
+
+    #[test]
+    fn newest_puts_hot_keys_last() {
+        let mut w = workload(KeyDist::SEED, Mix::SEED);
+        w.hot_keys = HotKeys::Newest;
+        let ops = w.generate(1).streams[0].ops().to_vec();
+        assert!(ops.iter().all(|o| (1..=w.keys).contains(&o.id)));
+        let newest = ops.iter().filter(|o| o.id > w.keys - w.keys / 5).count() as f64
+            / ops.len() as f64;
+        assert!((newest - 0.8).abs() < 0.01, "the newest fifth takes {newest}");
+        let top = ops.iter().filter(|o| o.id == w.keys).count();
+        let bottom = ops.iter().filter(|o| o.id == 1).count();
+        assert!(top > 10 * bottom.max(1), "id {} is the hottest: {top} vs {bottom}", w.keys);
+        assert_eq!("newest".parse::<HotKeys>(), Ok(HotKeys::Newest));
+        assert_eq!(HotKeys::Newest.to_string(), "newest");
     }
 
     #[test]

@@ -343,6 +343,7 @@ fn sample(rep: usize, timed: &Timed) -> Sample {
             .map(|(d, ops)| d.as_nanos() as f64 / (*ops).max(1) as f64)
             .collect(),
         per_thread_ops: timed.per_thread_ops.clone(),
+        http: None,
     }
 }
 

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use storelab_results::{
-    Cell, Family, Latency, Machine, RunFile, SCHEMA, Sample, StoreInfo, new_histograms,
+    Cell, Family, HttpSample, Latency, Machine, RunFile, SCHEMA, Sample, StoreInfo, new_histograms,
 };
 use workload::{OpKind, ReadMode, Stream, Workload};
 
@@ -46,8 +46,6 @@ pub struct LoadPlan {
     pub duration: Duration,
     pub connections: usize,
     pub workload: Workload,
-    /// Timing windows the run is cut into (samples for the statistics).
-    pub windows: usize,
 }
 
 /// Parses `http://HOST:PORT[/]` and refuses any host that is not loopback.
@@ -416,36 +414,46 @@ impl Merged {
     }
 }
 
-/// Throughput per window of equal length: each window is one sample.
-fn window_samples(plan: &LoadPlan, done: &[Duration]) -> (f64, Vec<Sample>) {
-    let window = plan.duration.as_secs_f64() / plan.windows.max(1) as f64;
-    let samples = (0..plan.windows.max(1))
-        .map(|w| {
-            let (lo, hi) = (w as f64 * window, (w + 1) as f64 * window);
-            let n = done
-                .iter()
-                .filter(|d| (lo..hi).contains(&d.as_secs_f64()))
-                .count()
-                .max(1) as u64;
-            let wall_ns = (window * 1e9) as u64;
-            Sample {
-                rep: w,
-                wall_ns,
-                total_ops: n,
-                ns_per_op: wall_ns as f64 / n as f64,
-                ops_per_sec: n as f64 / window,
-                per_thread_ns_per_op: Vec::new(),
-                per_thread_ops: Vec::new(),
-            }
-        })
-        .collect();
-    (window, samples)
-}
-
-/// The load run as a run file: one cell, one sample per window.
+/// The load run as a run file: one cell, one sample (the whole run: a
+/// repetition is a separate run, interleaved across stores by
+/// `scripts/http-bench` and merged with `storelab merge --reps`).
 fn run_file(plan: &LoadPlan, workload: Workload, store: String, m: &Merged) -> RunFile {
-    let (window, samples) = window_samples(plan, &m.done);
     let requests = m.done.len() as u64;
+    let elapsed = m
+        .done
+        .iter()
+        .max()
+        .copied()
+        .unwrap_or(plan.duration)
+        .max(Duration::from_millis(1));
+    let count = |pred: fn(u16) -> bool| -> u64 {
+        m.statuses
+            .iter()
+            .filter(|(c, _)| pred(*c))
+            .map(|(_, n)| n)
+            .sum()
+    };
+    let latency = Latency::from_histograms(&m.hists);
+    let read = latency.iter().find(|l| l.op == "read");
+    let wall_ns = elapsed.as_nanos() as u64;
+    let samples = vec![Sample {
+        rep: 0,
+        wall_ns,
+        total_ops: requests.max(1),
+        ns_per_op: wall_ns as f64 / requests.max(1) as f64,
+        ops_per_sec: requests as f64 / elapsed.as_secs_f64(),
+        per_thread_ns_per_op: Vec::new(),
+        per_thread_ops: Vec::new(),
+        http: Some(HttpSample {
+            not_found: count(|c| c == 404),
+            server_errors: count(|c| c >= 500),
+            transport_errors: m.transport_errors,
+            lateness_p50_ns: m.lateness.value_at_quantile(0.5),
+            lateness_p99_ns: m.lateness.value_at_quantile(0.99),
+            read_p50_ns: read.map_or(0, |l| l.p50),
+            read_p99_ns: read.map_or(0, |l| l.p99),
+        }),
+    }];
     RunFile {
         schema: SCHEMA.into(),
         machine: Machine::current(),
@@ -461,11 +469,12 @@ fn run_file(plan: &LoadPlan, workload: Workload, store: String, m: &Merged) -> R
         read_mode: ReadMode::Clone,
         zipf_s: None,
         hot20_share: 0.0,
-        reps: plan.windows,
-        rep_seconds: Some(window),
+        reps: 1,
+        rep_seconds: Some(elapsed.as_secs_f64()),
         warmup_pct: 0,
         order: "fixed".into(),
-        timer_cost_ns: m.lateness.value_at_quantile(0.5) as f64,
+        // The harness's clock cost; the client's lateness is in the sample.
+        timer_cost_ns: 0.0,
         cells: vec![Cell {
             store: store.clone(),
             threads: plan.connections,
@@ -474,14 +483,10 @@ fn run_file(plan: &LoadPlan, workload: Workload, store: String, m: &Merged) -> R
             bytes_per_op: 0.0,
             allocs_per_op: 0.0,
             alloc_ops: 0,
-            latency: Latency::from_histograms(&m.hists),
+            latency,
             latency_every: 1,
-            misses: m
-                .statuses
-                .iter()
-                .filter(|(c, _)| *c == 404)
-                .map(|(_, n)| n)
-                .sum(),
+            // Misses are the harness's; over HTTP, 404s are in the sample.
+            misses: 0,
             too_short: false,
         }],
         stores: vec![StoreInfo {

@@ -19,7 +19,6 @@ fn plan(addr: std::net::SocketAddr, rate: Option<f64>, mix: Mix) -> LoadPlan {
             seed: 3,
             stream_len: 0,
         },
-        windows: 6,
     }
 }
 
@@ -51,7 +50,15 @@ fn bounded_load_runs_report_throughput_and_no_errors() {
     let cell = &open.file.cells[0];
     assert_eq!(cell.store, "dense");
     assert!(cell.latency.iter().any(|l| l.op == "read" && l.count > 0));
-    assert_eq!(cell.samples.len(), 6);
+    // One run is one sample; its HTTP counts are its own fields.
+    assert_eq!(cell.samples.len(), 1);
+    let http = cell.samples[0].http.expect("HTTP counts");
+    assert_eq!((http.server_errors, http.transport_errors), (0, 0));
+    assert!(http.read_p99_ns >= http.read_p50_ns && http.read_p50_ns > 0);
+    assert_eq!(
+        open.file.timer_cost_ns, 0.0,
+        "lateness is not the timer cost"
+    );
 
     // Closed loop, every kind of request: creates answer 201, deletes 204,
     // and reads of deleted tasks 404; nothing fails at the transport.
@@ -71,6 +78,18 @@ fn bounded_load_runs_report_throughput_and_no_errors() {
         closed.statuses.iter().any(|(c, _)| *c == 201),
         "creates answered 201"
     );
+    let not_found: u64 = closed
+        .statuses
+        .iter()
+        .filter(|(c, _)| *c == 404)
+        .map(|(_, n)| n)
+        .sum();
+    let http = closed.file.cells[0].samples[0].http.expect("HTTP counts");
+    assert_eq!(
+        http.not_found, not_found,
+        "404s are counted in their own field"
+    );
+    assert_eq!(closed.file.cells[0].misses, 0, "misses are the harness's");
     drop(server);
 }
 

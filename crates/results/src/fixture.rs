@@ -19,6 +19,7 @@ pub fn cell(store: &str, ns: &[f64]) -> Cell {
                 ops_per_sec: 1e9 / ns,
                 per_thread_ns_per_op: vec![*ns],
                 per_thread_ops: vec![1],
+                http: None,
             })
             .collect(),
         bytes_per_op: 0.0,

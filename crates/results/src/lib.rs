@@ -178,6 +178,28 @@ pub struct Sample {
     /// so a starved thread runs fewer (empty in files from before that).
     #[serde(default)]
     pub per_thread_ops: Vec<u64>,
+    /// Over HTTP only (`storelab load`): what the client saw in this
+    /// repetition, which is one whole load run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpSample>,
+}
+
+/// What one HTTP load run saw, beside its throughput.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct HttpSample {
+    /// Requests answered 404 (a read or write of a task that is gone).
+    pub not_found: u64,
+    /// Requests answered 5xx.
+    pub server_errors: u64,
+    /// Requests that failed below HTTP (connect, reset, timeout).
+    pub transport_errors: u64,
+    /// How late the client sent its requests after their due time (open
+    /// loop; 0 in a closed loop), median and 99th percentile, ns.
+    pub lateness_p50_ns: u64,
+    pub lateness_p99_ns: u64,
+    /// Read latency from each request's due time, ns.
+    pub read_p50_ns: u64,
+    pub read_p99_ns: u64,
 }
 
 impl Sample {
@@ -342,6 +364,48 @@ impl RunFile {
     /// Joins runs of the same work (for example one `storelab load` per
     /// store) into one file; the machine record is the first run's, with
     /// every run's command line.
+    /// Merges runs of the same work into one file whose repetitions are
+    /// the runs: every cell of the same store and thread count becomes one
+    /// cell, its samples renumbered 0, 1, ... in the order given. For
+    /// separate HTTP load runs interleaved across stores (round k of every
+    /// store is rep k, so reps pair by round). Latency percentiles and
+    /// misses are kept from the first run of each cell; per-run figures
+    /// live in each sample's `http`.
+    pub fn merge_reps(files: Vec<RunFile>) -> Result<RunFile, String> {
+        let mut files = files.into_iter();
+        let mut out = files.next().ok_or("nothing to merge")?;
+        let mut runs = 1usize;
+        for f in files {
+            check_same_work(&out, &f)?;
+            runs += 1;
+            for c in f.cells {
+                match out
+                    .cells
+                    .iter_mut()
+                    .find(|o| o.store == c.store && o.threads == c.threads)
+                {
+                    Some(o) => o.samples.extend(c.samples),
+                    None => out.cells.push(c),
+                }
+            }
+            for st in f.stores {
+                if out.store(&st.name).is_none() {
+                    out.stores.push(st);
+                }
+            }
+        }
+        let mut reps = 0;
+        for c in &mut out.cells {
+            for (i, s) in c.samples.iter_mut().enumerate() {
+                s.rep = i;
+            }
+            reps = reps.max(c.samples.len());
+        }
+        out.reps = reps;
+        out.machine.command = format!("{runs} runs merged as repetitions (scripts/http-bench)");
+        Ok(out)
+    }
+
     pub fn merge(files: Vec<RunFile>) -> Result<RunFile, String> {
         let mut files = files.into_iter();
         let mut out = files.next().ok_or("nothing to merge")?;
@@ -487,5 +551,39 @@ pub fn check_same_work(old: &RunFile, new: &RunFile) -> Result<(), String> {
             "the two runs measured different work ({}); compare runs of the same workload",
             diffs.join(", ")
         ))
+    }
+}
+
+#[cfg(test)]
+mod merge_reps_tests {
+    use super::RunFile;
+    use super::fixture::{cell, file};
+
+    #[test]
+    fn runs_become_repetitions_of_one_cell_in_order() {
+        let runs = vec![
+            file(vec![cell("a", &[10.0]), cell("b", &[20.0])]),
+            file(vec![cell("b", &[21.0]), cell("a", &[11.0])]),
+            file(vec![cell("a", &[12.0]), cell("b", &[22.0])]),
+        ];
+        let merged = RunFile::merge_reps(runs).expect("same work");
+        assert_eq!(merged.cells.len(), 2);
+        assert_eq!(merged.reps, 3);
+        for (store, want) in [("a", [10.0, 11.0, 12.0]), ("b", [20.0, 21.0, 22.0])] {
+            let c = merged.cell(store, 1).expect("cell");
+            let got: Vec<(usize, f64)> = c.samples.iter().map(|s| (s.rep, s.ns_per_op)).collect();
+            assert_eq!(
+                got,
+                vec![(0, want[0]), (1, want[1]), (2, want[2])],
+                "{store}"
+            );
+        }
+        // Plain merge refuses the same cell twice.
+        let twice = vec![file(vec![cell("a", &[1.0])]), file(vec![cell("a", &[2.0])])];
+        assert!(RunFile::merge(twice.clone()).is_err());
+        assert!(RunFile::merge_reps(twice).is_ok());
+        let mut other = file(vec![cell("a", &[1.0])]);
+        other.workload.keys += 1;
+        assert!(RunFile::merge_reps(vec![file(vec![cell("a", &[1.0])]), other]).is_err());
     }
 }

@@ -226,6 +226,13 @@ fn bad_input_exits_2_for_every_subcommand_that_reads_it() {
         ],
     );
     exits(2, &["serve", "--store", "unsync"]);
+    // Limits are checked before anything is prefilled or bound.
+    let e = exits(2, &["serve", "--max-header-bytes", "100"]);
+    assert!(e.contains("at least 8192"), "{e}");
+    let e = exits(2, &["serve", "--idle-timeout", "0s"]);
+    assert!(e.contains("idle-timeout"), "{e}");
+    let e = exits(2, &["serve", "--max-connections", "0"]);
+    assert!(e.contains("at least 1"), "{e}");
     exits(
         2,
         &["load", "--url", "http://203.0.113.9:80", "--out", s(&out)],

@@ -429,11 +429,14 @@ async fn body_deadline(
     }
 }
 
-/// Answers a connection over the cap with 503 and closes it, without
-/// waiting on the client: the response is small enough for a fresh
-/// socket's send buffer, and if it does not fit the client is simply
-/// closed on.
+/// Answers a connection over the cap with 503 and closes it, on a task of
+/// its own bounded to one second: write the response, shut down the write
+/// side, then read and discard what the client sent until it closes (a
+/// "lingering close", as nginx does: closing with unread input makes the
+/// kernel send a reset, which can destroy the 503 before the client reads
+/// it). A client that never reads or never closes costs one second.
 fn shed(stream: tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let body = format!(
         r#"{{"error":"overloaded","message":"the server is at its connection limit; retry after {} s"}}"#,
         limits::RETRY_AFTER_SECS
@@ -443,8 +446,17 @@ fn shed(stream: tokio::net::TcpStream) {
         limits::RETRY_AFTER_SECS,
         body.len()
     );
-    let _ = stream.try_write(response.as_bytes());
-    drop(stream);
+    tokio::spawn(async move {
+        let mut stream = stream;
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), async {
+            stream.write_all(response.as_bytes()).await?;
+            stream.shutdown().await?;
+            let mut sink = [0u8; 1024];
+            while stream.read(&mut sink).await? > 0 {}
+            Ok::<(), std::io::Error>(())
+        })
+        .await;
+    });
 }
 
 /// Completes on Ctrl-C or SIGTERM.

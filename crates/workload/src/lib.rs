@@ -585,12 +585,19 @@ mod tests {
         w.hot_keys = HotKeys::Newest;
         let ops = w.generate(1).streams[0].ops().to_vec();
         assert!(ops.iter().all(|o| (1..=w.keys).contains(&o.id)));
-        let newest = ops.iter().filter(|o| o.id > w.keys - w.keys / 5).count() as f64
-            / ops.len() as f64;
-        assert!((newest - 0.8).abs() < 0.01, "the newest fifth takes {newest}");
+        let newest =
+            ops.iter().filter(|o| o.id > w.keys - w.keys / 5).count() as f64 / ops.len() as f64;
+        assert!(
+            (newest - 0.8).abs() < 0.01,
+            "the newest fifth takes {newest}"
+        );
         let top = ops.iter().filter(|o| o.id == w.keys).count();
         let bottom = ops.iter().filter(|o| o.id == 1).count();
-        assert!(top > 10 * bottom.max(1), "id {} is the hottest: {top} vs {bottom}", w.keys);
+        assert!(
+            top > 10 * bottom.max(1),
+            "id {} is the hottest: {top} vs {bottom}",
+            w.keys
+        );
         assert_eq!("newest".parse::<HotKeys>(), Ok(HotKeys::Newest));
         assert_eq!(HotKeys::Newest.to_string(), "newest");
     }

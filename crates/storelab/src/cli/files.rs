@@ -31,6 +31,10 @@ pub(super) struct MergeArgs {
     files: Vec<PathBuf>,
     #[arg(long)]
     out: PathBuf,
+    /// The files are repetitions: cells of the same store and thread count
+    /// become one cell whose samples are the runs, in the order given.
+    #[arg(long)]
+    reps: bool,
 }
 
 #[derive(Args, Debug)]
@@ -74,7 +78,11 @@ pub(super) fn merge(args: MergeArgs) -> Result<(), Failure> {
         .iter()
         .map(|p| RunFile::read(p))
         .collect::<Result<Vec<_>, _>>()?;
-    let merged = RunFile::merge(files)?;
+    let merged = if args.reps {
+        RunFile::merge_reps(files)?
+    } else {
+        RunFile::merge(files)?
+    };
     merged.write(&args.out)?;
     println!(
         "wrote {} ({} cells)",

@@ -80,7 +80,6 @@ pub(super) fn load(args: LoadArgs) -> Result<(), Failure> {
             seed: args.seed,
             stream_len: 0,
         },
-        windows: 6,
     })?;
     outcome.file.write(&args.out)?;
     print_load(&args, duration, &outcome);

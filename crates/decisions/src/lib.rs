@@ -789,14 +789,11 @@ fn section_machine(r: &mut Results) -> Result<String, String> {
     ] {
         // The first nine every document needs; the hot-key runs only where
         // they were made (a fixture set may lack them).
-        if f.starts_with("hot-")
-            || f.starts_with("seed-rcu")
-            || f.starts_with("seed-newest")
-            || f.starts_with("seed-scrambled")
-        {
-            if !r.dir.join(f).exists() {
-                continue;
-            }
+        let optional = ["hot-", "seed-rcu", "seed-newest", "seed-scrambled"]
+            .iter()
+            .any(|p| f.starts_with(p));
+        if optional && !r.dir.join(f).exists() {
+            continue;
         }
         let file = r.get(f)?;
         let _ = writeln!(

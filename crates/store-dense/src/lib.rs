@@ -266,6 +266,30 @@ mod tests {
         assert_eq!(shared(&store), 1);
     }
 
+    #[test]
+    fn chunk_of_and_the_walk_report_what_the_store_holds() {
+        // The engine's adapters (load imbalance, the get_all floor) read
+        // these; a wrong answer would be a silently wrong figure.
+        let store = DenseStore::with_capacity(CHUNK_SLOTS + 2);
+        assert_eq!(store.chunk_of(TaskId(1)), (0, 1), "no ids yet: one chunk");
+        for i in 0..(CHUNK_SLOTS as u32 + 2) {
+            store.create(store_draft(i));
+        }
+        assert_eq!(store.chunk_of(TaskId(1)), (0, 2));
+        assert_eq!(store.chunk_of(TaskId(CHUNK_SLOTS as u64)), (0, 2));
+        assert_eq!(store.chunk_of(TaskId(CHUNK_SLOTS as u64 + 1)), (1, 2));
+        assert_eq!(
+            store.chunk_of(TaskId(u64::MAX)),
+            (0, 2),
+            "ids it cannot hold"
+        );
+        store.delete(TaskId(3));
+        let mut seen = Vec::new();
+        store.for_each_arc(|t| seen.push(t.id.get()));
+        assert_eq!(seen.len(), CHUNK_SLOTS + 1);
+        assert!(!seen.contains(&3) && seen.contains(&(CHUNK_SLOTS as u64 + 2)));
+    }
+
     fn store_draft(i: u32) -> TaskDraft {
         task_model::NewTask {
             title: format!("t{i}"),

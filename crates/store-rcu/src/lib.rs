@@ -303,6 +303,24 @@ mod store {
         }
 
         #[test]
+        fn chunk_of_and_the_walk_report_what_the_store_holds() {
+            let store = RcuStore::with_capacity(CHUNK_SLOTS + 2);
+            assert_eq!(store.chunk_of(TaskId(1)), (0, 1), "no ids yet: one chunk");
+            for i in 0..(CHUNK_SLOTS as u32 + 2) {
+                store.create(draft(i));
+            }
+            assert_eq!(store.chunk_of(TaskId(1)), (0, 2));
+            assert_eq!(store.chunk_of(TaskId(CHUNK_SLOTS as u64)), (0, 2));
+            assert_eq!(store.chunk_of(TaskId(CHUNK_SLOTS as u64 + 1)), (1, 2));
+            store.delete(TaskId(3));
+            let mut seen = Vec::new();
+            store.for_each_task(|t| seen.push(t.id.get()));
+            assert_eq!(seen.len(), CHUNK_SLOTS + 1);
+            assert!(!seen.contains(&3) && seen.contains(&(CHUNK_SLOTS as u64 + 2)));
+            assert_eq!(store.len(), CHUNK_SLOTS + 1);
+        }
+
+        #[test]
         fn dropping_the_store_frees_every_task() {
             let store = RcuStore::with_capacity(10);
             let tasks: Vec<_> = (0..10).map(|i| store.create(draft(i))).collect();

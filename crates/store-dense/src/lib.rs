@@ -278,6 +278,8 @@ mod tests {
         assert_eq!(store.chunk_of(TaskId(1)), (0, 2));
         assert_eq!(store.chunk_of(TaskId(CHUNK_SLOTS as u64)), (0, 2));
         assert_eq!(store.chunk_of(TaskId(CHUNK_SLOTS as u64 + 1)), (1, 2));
+        // An id past the chunks ids have reached counts in the last of them.
+        assert_eq!(store.chunk_of(TaskId(10 * CHUNK_SLOTS as u64)), (1, 2));
         assert_eq!(
             store.chunk_of(TaskId(u64::MAX)),
             (0, 2),

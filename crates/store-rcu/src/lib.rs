@@ -279,6 +279,12 @@ mod store {
             assert_eq!(place(TaskId(1)), Some((0, 0)));
             assert_eq!(place(TaskId(CHUNK_SLOTS as u64 + 1)), Some((1, 0)));
             assert_eq!(place(TaskId(u64::MAX)), None);
+            assert_eq!(
+                place(TaskId((MAX_CHUNKS * CHUNK_SLOTS) as u64)),
+                Some((MAX_CHUNKS - 1, CHUNK_SLOTS - 1)),
+                "the last id the directory holds"
+            );
+            assert_eq!(place(TaskId((MAX_CHUNKS * CHUNK_SLOTS) as u64 + 1)), None);
         }
 
         #[test]
@@ -312,6 +318,8 @@ mod store {
             assert_eq!(store.chunk_of(TaskId(1)), (0, 2));
             assert_eq!(store.chunk_of(TaskId(CHUNK_SLOTS as u64)), (0, 2));
             assert_eq!(store.chunk_of(TaskId(CHUNK_SLOTS as u64 + 1)), (1, 2));
+            // An id past the chunks ids have reached counts in the last of them.
+            assert_eq!(store.chunk_of(TaskId(10 * CHUNK_SLOTS as u64)), (1, 2));
             store.delete(TaskId(3));
             let mut seen = Vec::new();
             store.for_each_task(|t| seen.push(t.id.get()));

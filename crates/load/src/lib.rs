@@ -326,13 +326,7 @@ pub fn run(plan: LoadPlan) -> Result<LoadOutcome, String> {
     let seen = drive_connections(&plan, &streams)?;
     let merged = Merged::of(seen);
     let requests = merged.done.len() as u64;
-    let elapsed = merged
-        .done
-        .iter()
-        .max()
-        .copied()
-        .unwrap_or(plan.duration)
-        .max(Duration::from_millis(1));
+    let elapsed = merged.elapsed(plan.duration);
     let rps = requests as f64 / elapsed.as_secs_f64();
     let lateness = (
         merged.lateness.value_at_quantile(0.5),
@@ -386,6 +380,17 @@ struct Merged {
 }
 
 impl Merged {
+    /// From the start to the last answer (`planned` if nothing was
+    /// answered), at least a millisecond.
+    fn elapsed(&self, planned: Duration) -> Duration {
+        self.done
+            .iter()
+            .max()
+            .copied()
+            .unwrap_or(planned)
+            .max(Duration::from_millis(1))
+    }
+
     fn of(seen: Vec<Seen>) -> Merged {
         let mut m = Merged {
             hists: new_histograms(),
@@ -419,13 +424,7 @@ impl Merged {
 /// `scripts/http-bench` and merged with `storelab merge --reps`).
 fn run_file(plan: &LoadPlan, workload: Workload, store: String, m: &Merged) -> RunFile {
     let requests = m.done.len() as u64;
-    let elapsed = m
-        .done
-        .iter()
-        .max()
-        .copied()
-        .unwrap_or(plan.duration)
-        .max(Duration::from_millis(1));
+    let elapsed = m.elapsed(plan.duration);
     let count = |pred: fn(u16) -> bool| -> u64 {
         m.statuses
             .iter()

@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use task_model::TaskId;
 
-use storelab_results::{Cell, Imbalance, Latency, Machine, RunFile, SCHEMA, Sample, StoreInfo};
+use storelab_results::{
+    Cell, Imbalance, Latency, Machine, Memory, RunFile, SCHEMA, Sample, StoreInfo,
+};
 use workload::{OpKind, ReadMode, Workload};
 
 use crate::Entry;
@@ -34,6 +36,12 @@ pub struct Plan {
     pub order: Order,
     /// Show a progress bar on stderr.
     pub progress: bool,
+    /// Every repetition, and each untimed pass, on a freshly built and
+    /// prefilled store, without warm-up (growth from empty, conc-map-bench's
+    /// RapidGrow): what is measured is a store's life from its start, and a
+    /// growing mix cannot pile up tasks over repetitions. Needs `ops`, which
+    /// is then the operations of a whole repetition, split over its threads.
+    pub fresh: bool,
 }
 
 /// The order in which stores are prefilled and cells run within a round.
@@ -114,7 +122,12 @@ pub fn run(plan: &Plan, entries: Vec<Entry>) -> Result<RunFile, String> {
     let streams = &generated.streams;
     let timer_ns = timer_cost_ns();
     let cell_count: usize = entries.iter().map(|e| threads_of(plan, e).len()).sum();
-    let steps = entries.len() + cell_count * (plan.reps + 3);
+    let memory_steps = if plan.workload.mix.live() {
+        entries.len()
+    } else {
+        0
+    };
+    let steps = entries.len() + cell_count * (plan.reps + 3) + memory_steps;
     let bar = progress_bar(plan.progress, steps as u64);
 
     let mut live = prefill(plan, entries, streams, &bar)?;
@@ -122,6 +135,7 @@ pub fn run(plan: &Plan, entries: Vec<Entry>) -> Result<RunFile, String> {
     timed_rounds(plan, &live, &mut cells, streams, &bar)?;
     let out_cells = measurement_passes(plan, &live, cells, streams, &bar)?;
     get_all_floor(plan, &mut live);
+    memory_phase(plan, &mut live, &bar)?;
     bar.finish_and_clear();
 
     let stores = live.into_iter().map(|l| l.info).collect();
@@ -149,6 +163,14 @@ fn validate(plan: &Plan, entries: &[Entry]) -> Result<(), String> {
     }
     if plan.reps == 0 {
         return Err("--reps must be at least 1".into());
+    }
+    if plan.fresh && plan.ops.is_none() {
+        return Err("a run on fresh stores needs a fixed operation count (--ops)".into());
+    }
+    if plan.workload.keys == 0 && plan.workload.mix.keyed() {
+        return Err(
+            "with no prefilled tasks (--keys 0) the mix may only create and get_all".into(),
+        );
     }
     for e in entries {
         if e.single_thread && !plan.threads.contains(&1) {
@@ -193,34 +215,53 @@ fn prefill(
     Ok(slots.into_iter().flatten().collect())
 }
 
+/// A store built with the workload's capacity and prefilled; in a live mix
+/// its lanes are made for the most threads of the plan.
+fn build_filled(plan: &Plan, entry: &Entry) -> Result<Box<dyn Bench>, String> {
+    let w = &plan.workload;
+    let mut bench = (entry.build)(w.capacity.unwrap_or(w.keys) as usize);
+    if !entry.stores_nothing {
+        bench
+            .prefill(w.keys)
+            .map_err(|e| format!("{}: {e}", entry.name))?;
+    }
+    if w.mix.live() {
+        let lanes = *plan.threads.iter().max().unwrap_or(&1);
+        bench.go_live(w.keys, lanes, w.mix.create);
+    }
+    Ok(bench)
+}
+
 fn prefill_one(plan: &Plan, entry: Entry, streams: &[workload::Stream]) -> Result<Live, String> {
     // Heap per task counts the store's construction (pre-sized maps,
     // chunks) and the prefill together: everything the tasks cost.
-    let ((bench, filled), counts) = alloc::counted(|| {
-        let bench = (entry.build)(plan.workload.keys as usize);
-        let filled = if entry.stores_nothing {
-            Ok(())
-        } else {
-            bench.prefill(plan.workload.keys)
-        };
-        (bench, filled)
-    });
-    filled.map_err(|e| format!("{}: {e}", entry.name))?;
-    let heap = (alloc::is_installed() && !entry.stores_nothing)
-        .then(|| counts.live_bytes() as f64 / f64::from(plan.workload.keys));
+    let (bench, counts) = alloc::counted(|| build_filled(plan, &entry));
+    let bench = bench?;
+    let keys = plan.workload.keys;
+    let heap = (alloc::is_installed() && !entry.stores_nothing && keys > 0)
+        .then(|| counts.live_bytes() as f64 / f64::from(keys));
+    let live = plan.workload.mix.live();
     let shard_imbalance = imbalance(
         bench.as_ref(),
         streams
             .iter()
             .flat_map(|s| s.ops())
-            .filter(|o| o.kind != OpKind::Create)
-            .map(|o| o.id),
+            .filter(|o| o.kind.keyed() && !(live && o.kind == OpKind::Delete))
+            // A live mix's offsets, on the window at the start.
+            .map(|o| {
+                if live {
+                    keys.saturating_sub(o.id)
+                } else {
+                    o.id
+                }
+            }),
     );
     let info = StoreInfo {
         name: entry.name.into(),
         about: entry.about.into(),
         family: entry.family,
         heap_bytes_per_task: heap,
+        memory: None,
         shard_imbalance,
         walk_ns: None,
     };
@@ -242,6 +283,9 @@ fn calibrate_cells(
         for threads in threads_of(plan, &store.entry) {
             bar.set_message(format!("calibrate {} x{threads}", store.entry.name));
             let n = match plan.ops {
+                // A fresh store per repetition: the whole repetition's
+                // operations, split over its threads; no warm-up.
+                Some(n) if plan.fresh => (n / threads as u64).max(1),
                 Some(n) => {
                     let warm = (n as usize / 10).max(1);
                     store.bench.timed(streams, threads, 0, warm, plan.read_mode);
@@ -302,21 +346,28 @@ fn timed_rounds(
                 plan.reps,
                 store.entry.name
             ));
-            let warm = ((n as usize).saturating_mul(plan.warmup_pct as usize) / 100).max(1);
-            store.bench.timed(
-                streams,
-                threads,
-                start_offset(rep, n) + n as usize,
-                warm,
-                plan.read_mode,
-            );
-            let timed = store.bench.timed(
-                streams,
-                threads,
-                start_offset(rep, n),
-                n as usize,
-                plan.read_mode,
-            );
+            let timed = if plan.fresh {
+                let bench = build_filled(plan, &store.entry)?;
+                let timed = bench.timed(streams, threads, 0, n as usize, plan.read_mode);
+                drop(bench); // untimed: dropping a grown store takes a while
+                timed
+            } else {
+                let warm = ((n as usize).saturating_mul(plan.warmup_pct as usize) / 100).max(1);
+                store.bench.timed(
+                    streams,
+                    threads,
+                    start_offset(rep, n) + n as usize,
+                    warm,
+                    plan.read_mode,
+                );
+                store.bench.timed(
+                    streams,
+                    threads,
+                    start_offset(rep, n),
+                    n as usize,
+                    plan.read_mode,
+                )
+            };
             check(&store.entry, plan, &timed.tally)?;
             cell.misses += timed.tally.misses;
             cell.samples.push(sample(rep, &timed));
@@ -363,20 +414,32 @@ fn measurement_passes(
         let (threads, n) = (cell.threads, cell.n);
         let store = &live[cell.store];
         bar.set_message(format!("allocations {} x{threads}", store.entry.name));
-        let alloc_n = n.clamp(1, 100_000) as usize;
-        let counts = store
-            .bench
-            .allocations(streams, threads, alloc_n, plan.read_mode);
+        // On fresh stores every pass gets its own, and the whole repetition
+        // is counted and sampled (every op: the tail of a growth is a few
+        // resizes).
+        let fresh = |plan: &Plan| -> Result<Option<Box<dyn Bench>>, String> {
+            plan.fresh
+                .then(|| build_filled(plan, &store.entry))
+                .transpose()
+        };
+        let alloc_n = if plan.fresh {
+            n as usize
+        } else {
+            n.clamp(1, 100_000) as usize
+        };
+        let own = fresh(plan)?;
+        let bench = own.as_deref().unwrap_or(store.bench.as_ref());
+        let counts = bench.allocations(streams, threads, alloc_n, plan.read_mode);
+        drop(own);
         let alloc_ops = (alloc_n * threads) as u64;
         bar.inc(1);
         bar.set_message(format!("latency {} x{threads}", store.entry.name));
-        let every = latency_every(n);
-        let hists = store
-            .bench
-            .latency(streams, threads, n as usize, every, plan.read_mode);
+        let every = if plan.fresh { 1 } else { latency_every(n) };
+        let own = fresh(plan)?;
+        let bench = own.as_deref().unwrap_or(store.bench.as_ref());
+        let hists = bench.latency(streams, threads, n as usize, every, plan.read_mode);
         if !store.entry.stores_nothing {
-            store
-                .bench
+            bench
                 .audit(plan.workload.keys, &maybe_deleted)
                 .map_err(|e| {
                     format!(
@@ -415,6 +478,101 @@ fn maybe_deleted(plan: &Plan, streams: &[workload::Stream]) -> Vec<bool> {
         }
     }
     v
+}
+
+/// How long after the churn's last delete the memory phase reads the heap.
+pub const HELD_AFTER_MS: [u64; 3] = [10, 100, 1000];
+
+/// Phase 6, for mixes that create or delete: the heap over a fresh
+/// store's life (see [`Memory`]), prefilled to the run's keys (or, for a
+/// run that starts empty, to its repetition's operation count). A thread of its own builds, prefills and
+/// churns the store, then stays alive and idle while the heap is read
+/// [`HELD_AFTER_MS`] after its last delete, as a server's idle workers would:
+/// garbage that deferred reclamation (papaya's and scc's epochs) holds until
+/// some thread acts again shows there.
+fn memory_phase(plan: &Plan, live: &mut [Live], bar: &ProgressBar) -> Result<(), String> {
+    let w = &plan.workload;
+    // A run that starts empty (growth) grows its memory store to the
+    // repetition's size, from the same unsized start.
+    let keys = match (w.keys, plan.ops) {
+        (0, Some(ops)) => u32::try_from(ops).unwrap_or(u32::MAX),
+        (keys, _) => keys,
+    };
+    if !w.mix.live() || keys == 0 || !alloc::is_installed() {
+        return Ok(());
+    }
+    for store in live.iter_mut().filter(|l| !l.entry.stores_nothing) {
+        bar.set_message(format!("memory {}", store.entry.name));
+        let (build, capacity) = (store.entry.build, w.capacity.unwrap_or(w.keys) as usize);
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        alloc::set_counting(true);
+        let base = alloc::totals().live_bytes();
+        let heap = move || (alloc::totals().live_bytes() - base).max(0) as f64;
+        let outcome = std::thread::scope(|scope| {
+            let worker = scope.spawn(move || {
+                let mut peak = 0f64;
+                let bench = build(capacity);
+                let filled = bench.prefill_with(keys, &mut || peak = peak.max(heap()));
+                let after_prefill = heap();
+                let missed = bench.churn(keys, u64::from(keys), &mut || peak = peak.max(heap()));
+                let after_churn = heap();
+                // Exact where the store works on this thread only; the
+                // sampled peak covers stores with threads of their own.
+                let peak = peak.max(alloc::this_thread_peak() as f64);
+                let _ = ready_tx.send(());
+                // Idle, alive, until the heap has been read.
+                let _ = release_rx.recv();
+                (
+                    bench,
+                    filled,
+                    missed,
+                    after_prefill,
+                    after_churn,
+                    peak.max(after_churn),
+                )
+            });
+            let held = ready_rx.recv().map(|()| {
+                let stopped = Instant::now();
+                HELD_AFTER_MS
+                    .iter()
+                    .map(|ms| {
+                        std::thread::sleep(
+                            Duration::from_millis(*ms).saturating_sub(stopped.elapsed()),
+                        );
+                        (*ms, heap())
+                    })
+                    .collect::<Vec<_>>()
+            });
+            let _ = release_tx.send(());
+            let joined = worker
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (joined, held)
+        });
+        alloc::set_counting(false);
+        let ((bench, filled, missed, after_prefill, after_churn, peak), held) = outcome;
+        drop(bench);
+        filled.map_err(|e| format!("{} (memory phase): {e}", store.entry.name))?;
+        if missed > 0 {
+            return Err(format!(
+                "store '{}' broke {missed} steps of the memory phase's churn (an id out of sequence, or a delete of a task it had created that found nothing); run aborted",
+                store.entry.name
+            ));
+        }
+        let held = held.map_err(|_| "the memory phase's worker stopped early".to_owned())?;
+        let per = f64::from(keys);
+        store.info.memory = Some(Memory {
+            tasks: u64::from(keys),
+            churned: u64::from(keys),
+            after_prefill: after_prefill / per,
+            after_churn: after_churn / per,
+            held_after: held.into_iter().map(|(ms, b)| (ms, b / per)).collect(),
+            peak: peak / per,
+        });
+        bar.inc(1);
+    }
+    Ok(())
 }
 
 /// Phase 5: the get_all floor, for stores that can walk their maps.
@@ -468,7 +626,9 @@ fn check(entry: &Entry, plan: &Plan, tally: &Tally) -> Result<(), String> {
             entry.name, tally.wrong
         ));
     }
-    if tally.misses > 0 && !entry.stores_nothing && !plan.workload.mix.deletes() {
+    // In a live key space a read may race a create that has its id but has
+    // not inserted yet: counted, not fatal (the audit checks for losses).
+    if tally.misses > 0 && !entry.stores_nothing && !plan.workload.mix.live() {
         return Err(format!(
             "store '{}' found nothing for {} reads or updates of prefilled tasks, and nothing deletes in this mix; run aborted",
             entry.name, tally.misses
@@ -559,6 +719,7 @@ mod tests {
         Plan {
             preset: None,
             workload: Workload {
+                capacity: None,
                 keys: 1_000,
                 dist: KeyDist::Uniform,
                 hot_keys: HotKeys::Scrambled,
@@ -574,6 +735,7 @@ mod tests {
             warmup_pct: 10,
             order: Order::Shuffled,
             progress: false,
+            fresh: false,
         }
     }
 
@@ -829,13 +991,95 @@ mod tests {
     }
 
     #[test]
-    fn an_honest_store_passes_the_audit_even_when_the_mix_deletes() {
+    fn a_live_key_space_reads_only_live_tasks_and_audits_the_count() {
+        // Deletes outrun creates: under a fixed key space reads would drift
+        // into misses; in the live one, on one thread, none misses.
         let mut p = plan();
         p.workload.mix = "read=50,update=20,create=10,delete=20"
             .parse()
             .expect("valid mix");
         let honest = entry("memory", |c| bench(MemoryStore::with_capacity(c)).boxed());
         let file = run(&p, vec![honest]).expect("an honest store passes");
-        assert!(file.cells[0].misses > 0, "deletes make later reads miss");
+        assert_eq!(file.cells[0].misses, 0, "every keyed op found a live task");
+        // Two threads: the lanes never delete the same task, so deletes
+        // never miss; reads may only race (counted, not fatal).
+        p.threads = vec![1, 2];
+        let honest = entry("memory", |c| bench(MemoryStore::with_capacity(c)).boxed());
+        run(&p, vec![honest]).expect("an honest store passes on two threads");
+    }
+
+    /// Deletes report success but keep the task.
+    struct Hoarder(MemoryStore);
+
+    impl TaskStore for Hoarder {
+        const SNAPSHOT: SnapshotGuarantee = SnapshotGuarantee::Atomic;
+        fn create(&self, draft: TaskDraft) -> Arc<Task> {
+            self.0.create(draft)
+        }
+        fn get(&self, id: TaskId) -> Option<Arc<Task>> {
+            self.0.get(id)
+        }
+        fn update(&self, id: TaskId, patch: TaskPatch) -> Option<Arc<Task>> {
+            self.0.update(id, patch)
+        }
+        fn delete(&self, id: TaskId) -> Option<Arc<Task>> {
+            self.0.get(id)
+        }
+        fn get_all(&self) -> Vec<Arc<Task>> {
+            self.0.get_all()
+        }
+        fn len(&self) -> usize {
+            self.0.len()
+        }
+    }
+
+    #[test]
+    fn a_store_that_keeps_deleted_tasks_fails_the_live_audit() {
+        let mut p = plan();
+        p.workload.mix = "read=80,create=10,delete=10".parse().expect("valid mix");
+        let hoarder = entry("hoarder", |c| {
+            bench(Hoarder(MemoryStore::with_capacity(c))).boxed()
+        });
+        let err = run(&p, vec![hoarder]).expect_err("a hoarder must fail");
+        assert!(err.contains("were created and not deleted"), "{err}");
+    }
+
+    #[test]
+    fn a_drained_lane_counts_its_deletes_as_misses() {
+        let mut p = plan();
+        p.workload.keys = 10;
+        p.workload.mix = "delete=100".parse().expect("valid mix");
+        let honest = entry("memory", |c| bench(MemoryStore::with_capacity(c)).boxed());
+        let file = run(&p, vec![honest]).expect("draining is not an error");
+        assert!(file.cells[0].misses > 0);
+    }
+
+    #[test]
+    fn fresh_stores_start_from_the_prefill_every_repetition() {
+        // Growth: no prefill, creates only; every repetition creates the
+        // same count on a new store, so ids restart and nothing piles up.
+        let mut p = plan();
+        p.workload.keys = 0;
+        p.workload.capacity = Some(0);
+        p.workload.mix = "create=100".parse().expect("valid mix");
+        p.fresh = true;
+        p.ops = Some(300);
+        p.threads = vec![1, 2];
+        let honest = entry("memory", |c| bench(MemoryStore::with_capacity(c)).boxed());
+        let file = run(&p, vec![honest]).expect("growth runs");
+        for cell in &file.cells {
+            assert_eq!(cell.ops_per_thread, 300 / cell.threads as u64);
+            for s in &cell.samples {
+                assert_eq!(s.total_ops, 300, "the whole repetition, split over threads");
+            }
+        }
+        let mut keyed = p.clone();
+        keyed.workload.mix = Mix::SEED;
+        let honest = entry("memory", |c| bench(MemoryStore::with_capacity(c)).boxed());
+        let err = run(&keyed, vec![honest]).expect_err("reads need tasks");
+        assert!(err.contains("--keys 0"), "{err}");
+        p.ops = None;
+        let honest = entry("memory", |c| bench(MemoryStore::with_capacity(c)).boxed());
+        assert!(run(&p, vec![honest]).is_err(), "fresh stores need --ops");
     }
 }

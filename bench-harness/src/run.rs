@@ -26,11 +26,38 @@
 //! wrong task aborts the run. Misses are counted and, where the workload
 //! never deletes, a miss aborts the run too: no store can look fast by being
 //! wrong.
+//!
+//! # A live key space
+//! In a mix that creates or deletes, the ids worth asking for change as the
+//! run goes, and the store, not the harness, assigns them. Keeping one
+//! shared set of live ids would put a contended structure inside the timed
+//! loop that could cost more than the operations it steers. Instead each
+//! thread works a [`Lane`], kept with the store across passes:
+//! - a lane *owns* ids, oldest first: after the prefill, lane `l` of `L`
+//!   owns the prefilled ids `l+1, l+1+L, ...`, and every id its creates
+//!   return. A delete takes the lane's oldest id (first in, first out, as
+//!   bustle does), so no two threads ever delete the same task and a delete
+//!   never misses unless the lane is empty;
+//! - a read, update or read-modify-write carries an offset `o` drawn from
+//!   its distribution (the workload crate) and asks for `newest - o`, where
+//!   `newest` is the newest id the lane has seen (the last prefilled id, then
+//!   its own creates). Ids only grow, so the hot end follows the creates of
+//!   every thread, and hot tasks are shared between threads as in the fixed
+//!   key space;
+//! - ids below every lane's oldest are deleted. Once per batch (at most
+//!   1,024 operations) a lane publishes its oldest id in its own cache-padded
+//!   slot and reads the others' ([`LiveKeys`]); offsets that would reach
+//!   below the highest of them wrap into the live window. That is the only
+//!   shared state, touched once per batch, never per operation.
+//!
+//! A keyed operation then misses only in a real race: an id another thread's
+//! create has taken but not yet inserted, or a task its owner deleted in the
+//! current batch, before publishing. Misses are counted per cell and shown.
 
+use std::collections::VecDeque;
 use std::hint::black_box;
-use std::sync::Arc;
-use std::sync::Barrier;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Barrier, Mutex, MutexGuard, PoisonError};
 
 use crossbeam_utils::CachePadded;
 use std::time::{Duration, Instant};
@@ -40,7 +67,7 @@ use task_model::{NewTask, TaskDraft, TaskId, TaskPatch, TaskStore, Timestamp};
 
 use crate::measure::alloc;
 use storelab_results::new_histograms;
-use workload::{OpKind, ReadMode, Stream};
+use workload::{KINDS, OpKind, ReadMode, Stream};
 
 /// What a loop over operations found, beside its timing.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -105,14 +132,138 @@ impl WorkQueue {
     }
 }
 
-/// Per-thread context built before timing: what creates and updates send.
-struct Ctx {
-    draft: TaskDraft,
-    at: Timestamp,
+/// One thread's share of a live key space (module doc, "A live key space").
+#[derive(Debug, Default)]
+pub struct Lane {
+    /// The ids this lane owns, oldest (lowest) first.
+    own: VecDeque<u32>,
+    /// The newest id this lane has seen.
+    newest: u32,
+    /// The lowest id that every lane's published oldest says is alive.
+    bottom: u32,
 }
 
-impl Ctx {
-    fn new(thread: usize) -> Ctx {
+impl Lane {
+    /// The id `offset` below the newest, wrapped into the live window
+    /// `bottom..=newest`; `None` when the window is empty.
+    #[inline(always)]
+    fn target(&self, offset: u32) -> Option<u32> {
+        let bottom = self.bottom.max(1);
+        if self.newest < bottom {
+            return None;
+        }
+        let span = self.newest - bottom + 1;
+        let offset = if offset < span { offset } else { offset % span };
+        Some(self.newest - offset)
+    }
+
+    #[inline(always)]
+    fn created(&mut self, id: TaskId) {
+        if let Ok(id) = u32::try_from(id.get()) {
+            self.own.push_back(id);
+            self.newest = self.newest.max(id);
+        }
+    }
+
+    /// Publishes this lane's oldest id and reads every lane's.
+    #[inline]
+    fn refresh(&mut self, keys: &LiveKeys, me: usize) {
+        // Relaxed: the frontiers steer which ids are asked for, nothing
+        // more; a stale value can only cost a counted miss, never a wrong
+        // result, so no ordering with the store's own writes is needed.
+        keys.frontiers[me].store(self.own.front().copied().unwrap_or(0), Ordering::Relaxed);
+        self.bottom = keys
+            .frontiers
+            .iter()
+            .map(|f| f.load(Ordering::Relaxed))
+            .max()
+            .unwrap_or(0);
+    }
+}
+
+/// The lanes of one store's live key space, kept across its passes.
+pub struct LiveKeys {
+    lanes: Box<[CachePadded<Mutex<Lane>>]>,
+    /// Each lane's oldest id, as it last published it (0: none).
+    frontiers: Box<[CachePadded<AtomicU32>]>,
+}
+
+impl LiveKeys {
+    /// `lanes` lanes over the prefilled ids `1..=keys`, dealt round robin.
+    pub fn new(keys: u32, lanes: usize) -> LiveKeys {
+        let lanes = lanes.max(1);
+        let mut own: Vec<VecDeque<u32>> = (0..lanes)
+            .map(|_| VecDeque::with_capacity(keys as usize / lanes + 1))
+            .collect();
+        for id in 1..=keys {
+            own[(id as usize - 1) % lanes].push_back(id);
+        }
+        LiveKeys {
+            frontiers: own
+                .iter()
+                .map(|o| CachePadded::new(AtomicU32::new(o.front().copied().unwrap_or(0))))
+                .collect(),
+            lanes: own
+                .into_iter()
+                .map(|own| {
+                    CachePadded::new(Mutex::new(Lane {
+                        own,
+                        newest: keys,
+                        bottom: 0,
+                    }))
+                })
+                .collect(),
+        }
+    }
+
+    /// Lane `t`, for one thread's pass, with room for `creates` more ids
+    /// (reserved here, outside any timed or counted loop).
+    fn lane(&self, t: usize, creates: usize) -> MutexGuard<'_, Lane> {
+        // Each lane is locked by one thread per pass, so this never waits;
+        // a poisoned lane (a panicked pass) is still a consistent deque.
+        let mut lane = self.lanes[t % self.lanes.len()]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        lane.own.reserve(creates);
+        lane
+    }
+
+    /// Which prefilled ids `1..=keys` no lane holds any more (deleted).
+    pub fn deleted_prefill(&self, keys: u32) -> Vec<bool> {
+        let mut deleted = vec![true; keys as usize + 1];
+        deleted[0] = false;
+        for lane in self.lanes.iter() {
+            let lane = lane.lock().unwrap_or_else(PoisonError::into_inner);
+            for &id in lane.own.iter().take_while(|id| **id <= keys) {
+                deleted[id as usize] = false;
+            }
+        }
+        deleted
+    }
+
+    /// Ids the lanes hold: every task the harness believes alive.
+    pub fn len(&self) -> usize {
+        self.lanes
+            .iter()
+            .map(|l| l.lock().unwrap_or_else(PoisonError::into_inner).own.len())
+            .sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Per-thread context built before timing: what creates and updates send,
+/// and in a live mix the thread's lane.
+struct Ctx<'a> {
+    draft: TaskDraft,
+    at: Timestamp,
+    lane: Option<(MutexGuard<'a, Lane>, &'a LiveKeys, usize)>,
+}
+
+impl<'a> Ctx<'a> {
+    fn new(thread: usize, live: Option<&'a LiveKeys>, creates: usize) -> Ctx<'a> {
         // Each thread has its own draft (its own string reference counts),
         // so creates on two threads do not contend on a shared draft.
         let draft = NewTask {
@@ -124,20 +275,63 @@ impl Ctx {
         Ctx {
             draft,
             at: Timestamp(2),
+            lane: live.map(|keys| (keys.lane(thread, creates), keys, thread % keys.lanes.len())),
+        }
+    }
+
+    /// Once per batch: publish and read the lanes' oldest ids.
+    #[inline]
+    fn refresh(&mut self) {
+        if let Some((lane, keys, me)) = &mut self.lane {
+            lane.refresh(keys, *me);
         }
     }
 }
 
-/// Executes one operation. Inlined into each monomorphized loop.
+/// Executes one operation. Inlined into each monomorphized loop; `LIVE`
+/// (a live key space) resolves ids through the thread's lane.
 #[inline(always)]
-fn execute<S: TaskStore, const VISIT: bool>(
+fn execute<S: TaskStore, const VISIT: bool, const LIVE: bool>(
     store: &S,
     i: usize,
     id: u32,
     kind: OpKind,
-    ctx: &Ctx,
+    ctx: &mut Ctx,
     tally: &mut Tally,
 ) {
+    let id = if LIVE {
+        let Some((lane, _, _)) = &mut ctx.lane else {
+            unreachable!("a live pass always has a lane")
+        };
+        match kind {
+            OpKind::Create => {
+                lane.created(store.create(ctx.draft.clone()).id);
+                return;
+            }
+            OpKind::Delete => {
+                tally.misses += match lane.own.pop_front() {
+                    Some(id) => u64::from(store.delete(TaskId(u64::from(id))).is_none()),
+                    None => 1,
+                };
+                // This lane's own frontier is always fresh: keep the window
+                // above it between publications.
+                if let Some(&oldest) = lane.own.front() {
+                    lane.bottom = lane.bottom.max(oldest);
+                }
+                return;
+            }
+            OpKind::GetAll => id,
+            _ => match lane.target(id) {
+                Some(id) => id,
+                None => {
+                    tally.misses += 1;
+                    return;
+                }
+            },
+        }
+    } else {
+        id
+    };
     let id = TaskId(u64::from(id));
     match kind {
         OpKind::Read => {
@@ -161,6 +355,17 @@ fn execute<S: TaskStore, const VISIT: bool>(
         OpKind::Delete => {
             tally.misses += u64::from(store.delete(id).is_none());
         }
+        OpKind::Rmw => {
+            // Read, then write back a change that depends on what was read.
+            match store.get(id) {
+                Some(task) => {
+                    tally.wrong += u64::from(task.id != id);
+                    let patch = TaskPatch::set_completed(!task.completed, ctx.at);
+                    tally.misses += u64::from(store.update(id, patch).is_none());
+                }
+                None => tally.misses += 1,
+            }
+        }
         OpKind::GetAll => {
             // A snapshot, walked: every task's pointer is read (as a caller
             // serializing the list would reach each task), none is cloned
@@ -181,59 +386,68 @@ fn execute<S: TaskStore, const VISIT: bool>(
 /// operations of `stream` from position `start`. Returns what the operations
 /// found and how many ran on this thread.
 #[inline(never)]
-fn drive<S: TaskStore, const VISIT: bool>(
+fn drive<S: TaskStore, const VISIT: bool, const LIVE: bool>(
     store: &S,
     stream: &Stream,
     start: usize,
     queue: &WorkQueue,
-    ctx: &Ctx,
+    ctx: &mut Ctx,
 ) -> (Tally, u64) {
     let mut tally = Tally::default();
     let mut pos = start;
     while let Some(k) = queue.claim() {
+        if LIVE {
+            ctx.refresh();
+        }
         for i in pos..pos + k as usize {
             let op = stream.op(i);
-            execute::<S, VISIT>(store, i, op.id, op.kind, ctx, &mut tally);
+            execute::<S, VISIT, LIVE>(store, i, op.id, op.kind, ctx, &mut tally);
         }
         pos += k as usize;
     }
     (tally, (pos - start) as u64)
 }
 
-/// [`drive`] with the read mode chosen once, outside the loop.
+/// [`drive`] with the read mode and the key space chosen once, outside the
+/// loop.
 fn drive_as<S: TaskStore>(
     read: ReadMode,
     store: &S,
     stream: &Stream,
     start: usize,
     queue: &WorkQueue,
-    ctx: &Ctx,
+    ctx: &mut Ctx,
 ) -> (Tally, u64) {
-    match read {
-        ReadMode::Clone => drive::<S, false>(store, stream, start, queue, ctx),
-        ReadMode::Visit => drive::<S, true>(store, stream, start, queue, ctx),
+    match (read, ctx.lane.is_some()) {
+        (ReadMode::Clone, false) => drive::<S, false, false>(store, stream, start, queue, ctx),
+        (ReadMode::Visit, false) => drive::<S, true, false>(store, stream, start, queue, ctx),
+        (ReadMode::Clone, true) => drive::<S, false, true>(store, stream, start, queue, ctx),
+        (ReadMode::Visit, true) => drive::<S, true, true>(store, stream, start, queue, ctx),
     }
 }
 
 /// The latency loop: as [`drive`], timing one operation in `every`.
-fn drive_sampled<S: TaskStore, const VISIT: bool>(
+fn drive_sampled<S: TaskStore, const VISIT: bool, const LIVE: bool>(
     store: &S,
     stream: &Stream,
     n: usize,
     every: usize,
-    ctx: &Ctx,
-    hists: &mut [Histogram<u64>; 5],
+    ctx: &mut Ctx,
+    hists: &mut [Histogram<u64>; KINDS],
 ) -> Tally {
     let mut tally = Tally::default();
     for i in 0..n {
+        if LIVE && i % 1024 == 0 {
+            ctx.refresh();
+        }
         let op = stream.op(i);
         if i % every == 0 {
             let t0 = Instant::now();
-            execute::<S, VISIT>(store, i, op.id, op.kind, ctx, &mut tally);
+            execute::<S, VISIT, LIVE>(store, i, op.id, op.kind, ctx, &mut tally);
             let ns = t0.elapsed().as_nanos() as u64;
             hists[op.kind as usize].saturating_record(ns.max(1));
         } else {
-            execute::<S, VISIT>(store, i, op.id, op.kind, ctx, &mut tally);
+            execute::<S, VISIT, LIVE>(store, i, op.id, op.kind, ctx, &mut tally);
         }
     }
     tally
@@ -244,7 +458,16 @@ fn drive_sampled<S: TaskStore, const VISIT: bool>(
 /// call happens once per repetition, not per operation.
 pub trait Bench: Send + Sync {
     /// Creates tasks 1..=keys and checks the store assigned exactly those ids.
-    fn prefill(&self, keys: u32) -> Result<(), String>;
+    fn prefill(&self, keys: u32) -> Result<(), String> {
+        self.prefill_with(keys, &mut || {})
+    }
+    /// As [`Bench::prefill`], calling `probe` every 4,096 creates.
+    fn prefill_with(&self, keys: u32, probe: &mut dyn FnMut()) -> Result<(), String>;
+    /// After a prefill of `keys`, `steps` times: create a task, delete the
+    /// oldest (first in, first out), on this thread, calling `probe` every
+    /// 4,096 steps. Returns the steps whose create got another id than the
+    /// next, or whose delete found nothing.
+    fn churn(&self, keys: u32, steps: u64, probe: &mut dyn FnMut()) -> u64;
     /// One timed repetition: `n * threads` operations on `threads` threads,
     /// claimed in batches (see [`WorkQueue`]); thread t runs its stream from
     /// position `start`.
@@ -272,14 +495,22 @@ pub trait Bench: Send + Sync {
         n: usize,
         every: usize,
         read: ReadMode,
-    ) -> [Histogram<u64>; 5];
+    ) -> [Histogram<u64>; KINDS];
     /// The shard of `id` and the shard count, for sharded stores.
     fn shard_of(&self, id: TaskId) -> Option<(usize, usize)>;
     /// Walks every task once without cloning (the get_all floor), if the
     /// store offers a walk; returns the number of tasks walked.
     fn walk(&self) -> Option<usize>;
-    /// The post-run audit (untimed): see [`audit`].
+    /// The post-run audit (untimed): see [`audit`]. In a live key space the
+    /// lanes say which prefilled tasks were deleted, and `maybe_deleted` is
+    /// not used.
     fn audit(&self, keys: u32, maybe_deleted: &[bool]) -> Result<(), String>;
+    /// Makes the key space live (module doc) over the prefilled `1..=keys`,
+    /// with `lanes` lanes (the most threads any pass will use), for a mix
+    /// with `create_pct` percent creates. Call once, after [`Bench::prefill`].
+    fn go_live(&mut self, keys: u32, lanes: usize, create_pct: u8);
+    /// How many tasks the lanes hold (the live tasks), in a live key space.
+    fn live_len(&self) -> Option<usize>;
 }
 
 /// `updated_at` the audit's probe updates stamp: no workload writes it.
@@ -368,6 +599,10 @@ pub struct Benched<S> {
     store: S,
     shard_of: Option<ShardOf<S>>,
     walk: Option<fn(&S) -> usize>,
+    /// The lanes of a live key space, once [`Bench::go_live`] made them.
+    live: Option<Box<LiveKeys>>,
+    /// The mix's share of creates, for reserving lane room before a pass.
+    create_pct: u8,
 }
 
 /// A store, ready for the harness.
@@ -376,6 +611,8 @@ pub fn bench<S: TaskStore + 'static>(store: S) -> Benched<S> {
         store,
         shard_of: None,
         walk: None,
+        live: None,
+        create_pct: 0,
     }
 }
 
@@ -397,6 +634,17 @@ impl<S: TaskStore + 'static> Benched<S> {
         Box::new(self)
     }
 
+    /// Lane room for a pass of at most `ops` operations on one thread: its
+    /// creates, plus one batch of slack.
+    fn creates(&self, ops: usize) -> usize {
+        match self.live {
+            Some(_) => {
+                ops / 100 * usize::from(self.create_pct) + usize::from(self.create_pct) + 1024
+            }
+            None => 0,
+        }
+    }
+
     /// Runs `body(thread, stream, ctx)` on `threads` threads started
     /// together; returns each thread's result and elapsed time, and the wall
     /// time from the first start to the last end.
@@ -404,19 +652,21 @@ impl<S: TaskStore + 'static> Benched<S> {
         &self,
         streams: &[Stream],
         threads: usize,
-        body: impl Fn(&S, &Stream, &Ctx) -> R + Sync,
+        creates: usize,
+        body: impl Fn(&S, &Stream, &mut Ctx) -> R + Sync,
     ) -> (Vec<(R, Instant, Instant)>, Duration) {
         let barrier = Barrier::new(threads);
+        let live = &self.live;
         let results: Vec<(R, Instant, Instant)> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..threads)
                 .map(|t| {
                     let (barrier, body, store, stream) =
                         (&barrier, &body, &self.store, &streams[t]);
                     scope.spawn(move || {
-                        let ctx = Ctx::new(t);
+                        let mut ctx = Ctx::new(t, live.as_deref(), creates);
                         barrier.wait();
                         let start = Instant::now();
-                        let r = body(store, stream, &ctx);
+                        let r = body(store, stream, &mut ctx);
                         (r, start, Instant::now())
                     })
                 })
@@ -440,8 +690,11 @@ impl<S: TaskStore + 'static> Benched<S> {
 }
 
 impl<S: TaskStore + 'static> Bench for Benched<S> {
-    fn prefill(&self, keys: u32) -> Result<(), String> {
+    fn prefill_with(&self, keys: u32, probe: &mut dyn FnMut()) -> Result<(), String> {
         for i in 1..=keys {
+            if i % 4096 == 0 {
+                probe();
+            }
             let draft = NewTask {
                 title: format!("task {i}"),
                 description: Some(PREFILL_DESCRIPTION.into()),
@@ -475,7 +728,8 @@ impl<S: TaskStore + 'static> Bench for Benched<S> {
         read: ReadMode,
     ) -> Timed {
         let queue = WorkQueue::new((n * threads) as u64, threads);
-        let (results, wall) = self.on_threads(streams, threads, |store, stream, ctx| {
+        let creates = self.creates(n * threads);
+        let (results, wall) = self.on_threads(streams, threads, creates, |store, stream, ctx| {
             drive_as(read, store, stream, start, &queue, ctx)
         });
         let mut tally = Tally::default();
@@ -508,17 +762,19 @@ impl<S: TaskStore + 'static> Bench for Benched<S> {
         let ready = Barrier::new(threads + 1);
         let go = Barrier::new(threads + 1);
         let done = Barrier::new(threads + 1);
+        let creates = self.creates(n);
         std::thread::scope(|scope| {
             for (t, stream) in streams.iter().enumerate().take(threads) {
                 let (ready, go, done, store) = (&ready, &go, &done, &self.store);
+                let live = self.live.as_deref();
                 scope.spawn(move || {
-                    let ctx = Ctx::new(t);
+                    let mut ctx = Ctx::new(t, live, creates);
                     ready.wait();
                     go.wait();
                     // A fixed count per thread: this pass counts bytes and
                     // allocations per operation, not time.
                     let own = WorkQueue::new(n as u64, 1);
-                    drive_as(read, store, stream, 0, &own, &ctx);
+                    drive_as(read, store, stream, 0, &own, &mut ctx);
                     done.wait();
                 });
             }
@@ -540,15 +796,23 @@ impl<S: TaskStore + 'static> Bench for Benched<S> {
         n: usize,
         every: usize,
         read: ReadMode,
-    ) -> [Histogram<u64>; 5] {
-        let (results, _) = self.on_threads(streams, threads, |store, stream, ctx| {
+    ) -> [Histogram<u64>; KINDS] {
+        let creates = self.creates(n);
+        let (results, _) = self.on_threads(streams, threads, creates, |store, stream, ctx| {
             let mut hists = new_histograms();
-            match read {
-                ReadMode::Clone => {
-                    drive_sampled::<S, false>(store, stream, n, every, ctx, &mut hists)
+            let h = &mut hists;
+            match (read, ctx.lane.is_some()) {
+                (ReadMode::Clone, false) => {
+                    drive_sampled::<S, false, false>(store, stream, n, every, ctx, h)
                 }
-                ReadMode::Visit => {
-                    drive_sampled::<S, true>(store, stream, n, every, ctx, &mut hists)
+                (ReadMode::Visit, false) => {
+                    drive_sampled::<S, true, false>(store, stream, n, every, ctx, h)
+                }
+                (ReadMode::Clone, true) => {
+                    drive_sampled::<S, false, true>(store, stream, n, every, ctx, h)
+                }
+                (ReadMode::Visit, true) => {
+                    drive_sampled::<S, true, true>(store, stream, n, every, ctx, h)
                 }
             };
             hists
@@ -563,6 +827,31 @@ impl<S: TaskStore + 'static> Bench for Benched<S> {
         merged
     }
 
+    fn churn(&self, keys: u32, steps: u64, probe: &mut dyn FnMut()) -> u64 {
+        // Ids run 1, 2, 3, ... (the prefill checked it), so the oldest live
+        // task is `step + 1`: no queue of ids, whose own heap would count.
+        let mut missed = 0;
+        for step in 0..steps {
+            if step % 4096 == 0 {
+                probe();
+            }
+            // Tasks like the prefill's (their own title and description),
+            // so the heap per task before and after compares like for like.
+            let draft = NewTask {
+                title: format!("task {}", u64::from(keys) + step + 1),
+                description: Some(PREFILL_DESCRIPTION.into()),
+                completed: None,
+            }
+            .validate_at(Timestamp(1))
+            .expect("a valid generated title");
+            let id = self.store.create(draft).id;
+            missed += u64::from(id.get() != u64::from(keys) + step + 1);
+            missed += u64::from(self.store.delete(TaskId(step + 1)).is_none());
+        }
+        probe();
+        missed
+    }
+
     fn shard_of(&self, id: TaskId) -> Option<(usize, usize)> {
         self.shard_of.map(|f| f(&self.store, id))
     }
@@ -572,7 +861,30 @@ impl<S: TaskStore + 'static> Bench for Benched<S> {
     }
 
     fn audit(&self, keys: u32, maybe_deleted: &[bool]) -> Result<(), String> {
-        audit(&self.store, keys, maybe_deleted)
+        match &self.live {
+            Some(live) => {
+                // Between passes nothing runs: the lanes hold exactly the
+                // live tasks, so a store that kept a deleted task, or lost
+                // a created one, holds another count.
+                let (held, len) = (live.len(), self.store.len());
+                if held != len {
+                    return Err(format!(
+                        "the store holds {len} tasks, but {held} were created and not deleted"
+                    ));
+                }
+                audit(&self.store, keys, &live.deleted_prefill(keys))
+            }
+            None => audit(&self.store, keys, maybe_deleted),
+        }
+    }
+
+    fn go_live(&mut self, keys: u32, lanes: usize, create_pct: u8) {
+        self.live = Some(Box::new(LiveKeys::new(keys, lanes)));
+        self.create_pct = create_pct;
+    }
+
+    fn live_len(&self) -> Option<usize> {
+        self.live.as_ref().map(|l| l.len())
     }
 }
 
@@ -588,4 +900,52 @@ pub fn timer_cost_ns() -> f64 {
         .collect();
     samples.sort_by(f64::total_cmp);
     samples[samples.len() / 2]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lanes_deal_the_prefill_round_robin_and_track_the_newest() {
+        let keys = LiveKeys::new(10, 3);
+        let own: Vec<Vec<u32>> = keys
+            .lanes
+            .iter()
+            .map(|l| l.lock().expect("unpoisoned").own.iter().copied().collect())
+            .collect();
+        assert_eq!(own, vec![vec![1, 4, 7, 10], vec![2, 5, 8], vec![3, 6, 9]]);
+        assert_eq!(keys.len(), 10);
+        let mut lane = keys.lane(1, 4);
+        assert_eq!(lane.newest, 10);
+        lane.created(TaskId(11));
+        assert_eq!((lane.newest, lane.own.back().copied()), (11, Some(11)));
+        // Offsets count down from the newest.
+        assert_eq!(lane.target(0), Some(11));
+        assert_eq!(lane.target(3), Some(8));
+        lane.own.pop_front(); // lane 1 deletes 2
+        lane.refresh(&keys, 1);
+        drop(lane);
+        // Every lane's oldest is published: 1 (lane 0), 5 (lane 1), 3.
+        let mut lane = keys.lane(0, 0);
+        lane.refresh(&keys, 0);
+        assert_eq!(
+            lane.bottom, 5,
+            "ids below the highest oldest are not asked for"
+        );
+        // An offset past the window wraps inside it: window 5..=10.
+        assert_eq!(lane.target(2), Some(8));
+        assert_eq!(lane.target(7), Some(9), "7 mod 6 = 1 below the newest");
+        drop(lane);
+        let deleted = keys.deleted_prefill(10);
+        assert!(deleted[2] && !deleted[1] && !deleted[10] && !deleted[0]);
+        assert_eq!(deleted.iter().filter(|d| **d).count(), 1);
+    }
+
+    #[test]
+    fn an_empty_window_has_no_target() {
+        let keys = LiveKeys::new(0, 1);
+        let lane = keys.lane(0, 0);
+        assert_eq!(lane.target(0), None);
+    }
 }

@@ -99,6 +99,19 @@ pub fn totals() -> Totals {
     sum
 }
 
+/// The peak of this thread's own live bytes (its counted allocations minus
+/// its counted frees) since it started: a thread that does all of a store's
+/// work sees the store's true peak, resizes included, which sampling the
+/// totals between operations would miss.
+pub fn this_thread_peak() -> u64 {
+    let block = MINE.with(Cell::get);
+    if block.is_null() {
+        return 0;
+    }
+    // SAFETY: as in `totals`, registered blocks are never freed.
+    unsafe { &*block }.peak_live.load(Ordering::Relaxed)
+}
+
 /// This thread's own counts.
 pub fn this_thread() -> Totals {
     let block = MINE.with(Cell::get);
@@ -169,6 +182,7 @@ fn count(bytes: usize, freed: bool) {
         Block::add(&block.frees, &block.free_bytes, bytes as u64);
     } else {
         Block::add(&block.allocs, &block.alloc_bytes, bytes as u64);
+        block.raise_peak();
     }
 }
 

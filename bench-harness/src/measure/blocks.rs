@@ -26,6 +26,9 @@ macro_rules! block_list {
             pub alloc_bytes: AtomicU64,
             pub frees: AtomicU64,
             pub free_bytes: AtomicU64,
+            /// The most this thread's own allocations minus its own frees
+            /// ever reached (bytes): the peak heap of work done on one thread.
+            pub peak_live: AtomicU64,
             next: AtomicPtr<CachePadded<Block>>,
         }
 
@@ -37,6 +40,7 @@ macro_rules! block_list {
                     alloc_bytes: AtomicU64::new(0),
                     frees: AtomicU64::new(0),
                     free_bytes: AtomicU64::new(0),
+                    peak_live: AtomicU64::new(0),
                     next: AtomicPtr::new(std::ptr::null_mut()),
                 }
             }
@@ -50,6 +54,19 @@ macro_rules! block_list {
                 // by whatever told it the work was done (a join, a barrier).
                 n.store(n.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
                 bytes.store(bytes.load(Ordering::Relaxed) + size, Ordering::Relaxed);
+            }
+
+            /// After an allocation: raises the peak if this thread's own
+            /// live bytes are at a new high. Owner only, as [`Block::add`].
+            #[inline]
+            pub fn raise_peak(&self) {
+                let live = self
+                    .alloc_bytes
+                    .load(Ordering::Relaxed)
+                    .saturating_sub(self.free_bytes.load(Ordering::Relaxed));
+                if live > self.peak_live.load(Ordering::Relaxed) {
+                    self.peak_live.store(live, Ordering::Relaxed);
+                }
             }
         }
 
@@ -147,6 +164,7 @@ mod model {
                         // SAFETY: the block outlives this thread (see above).
                         let mine = unsafe { &*block };
                         Block::add(&mine.allocs, &mine.alloc_bytes, 16);
+                        mine.raise_peak();
                         block as usize
                     })
                 })
@@ -162,6 +180,10 @@ mod model {
                         assert!(allocs <= 1 && bytes <= 16, "a count no owner wrote");
                         assert_eq!(b.frees.load(Ordering::Relaxed), 0);
                         assert_eq!(b.free_bytes.load(Ordering::Relaxed), 0);
+                        assert!(
+                            b.peak_live.load(Ordering::Relaxed) <= 16,
+                            "a peak no owner wrote"
+                        );
                     });
                     assert!(seen <= 2);
                 })

@@ -45,6 +45,7 @@ fn draft(i: u32) -> TaskDraft {
 fn zipf_ids(keys: u32, threads: usize) -> Vec<Vec<TaskId>> {
     let generated = Workload {
         keys,
+        capacity: None,
         dist: KeyDist::SEED,
         hot_keys: HotKeys::Scrambled,
         mix: Mix::SEED,

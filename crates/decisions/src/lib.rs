@@ -1444,6 +1444,7 @@ fn criterion_cell(
         about: "criterion micro-benchmark".into(),
         family: Family::Micro,
         heap_bytes_per_task: None,
+        memory: None,
         shard_imbalance: None,
         walk_ns: None,
     };
@@ -1477,6 +1478,7 @@ pub fn import_criterion(group_dir: &Path, elements: f64) -> Result<RunFile, Stri
         machine: Machine::current(),
         preset: Some("criterion".into()),
         workload: workload::Workload {
+            capacity: None,
             keys: 0,
             dist: workload::KeyDist::Uniform,
             hot_keys: workload::HotKeys::Scrambled,

@@ -206,7 +206,7 @@ pub fn health(addr: SocketAddr) -> Result<(String, u64), String> {
 
 /// What one connection saw.
 struct Seen {
-    hists: [Histogram<u64>; 5],
+    hists: [Histogram<u64>; workload::KINDS],
     /// How late the client sent each request after its due time.
     lateness: Histogram<u64>,
     statuses: Vec<(u16, u64)>,
@@ -218,7 +218,7 @@ struct Seen {
 fn request_for(kind: OpKind, id: u32, i: usize) -> (&'static str, String, &'static str) {
     match kind {
         OpKind::Read => ("GET", format!("/tasks/{id}"), ""),
-        OpKind::Update => (
+        OpKind::Update | OpKind::Rmw => (
             "PATCH",
             format!("/tasks/{id}"),
             if i.is_multiple_of(2) {
@@ -284,7 +284,16 @@ fn connection(
         seen.lateness
             .saturating_record(sent.saturating_duration_since(due).as_nanos().max(1) as u64);
         let op = stream.op(i);
-        let (method, path, body) = request_for(op.kind, op.id, i);
+        // A live mix's keyed ops carry offsets below the newest id (the
+        // workload crate); over HTTP the window stays on the prefilled ids,
+        // counting down from the last one, since the client does not track
+        // the ids its creates get.
+        let id = if plan.workload.mix.live() {
+            plan.workload.keys.saturating_sub(op.id).max(1)
+        } else {
+            op.id
+        };
+        let (method, path, body) = request_for(op.kind, id, i);
         match conn.call(method, &path, body) {
             Ok((code, _)) => match seen.statuses.iter_mut().find(|(c, _)| *c == code) {
                 Some((_, n)) => *n += 1,
@@ -372,7 +381,7 @@ fn drive_connections(plan: &LoadPlan, streams: &[Stream]) -> Result<Vec<Seen>, S
 
 /// What every connection saw, added up.
 struct Merged {
-    hists: [Histogram<u64>; 5],
+    hists: [Histogram<u64>; workload::KINDS],
     lateness: Histogram<u64>,
     statuses: Vec<(u16, u64)>,
     transport_errors: u64,
@@ -499,6 +508,7 @@ fn run_file(plan: &LoadPlan, workload: Workload, store: String, m: &Merged) -> R
             ),
             family: Family::Http,
             heap_bytes_per_task: None,
+            memory: None,
             shard_imbalance: None,
             walk_ns: None,
         }],

@@ -12,6 +12,7 @@ fn plan(addr: std::net::SocketAddr, rate: Option<f64>, mix: Mix) -> LoadPlan {
         duration: Duration::from_millis(800),
         connections: 2,
         workload: Workload {
+            capacity: None,
             keys: 500,
             dist: KeyDist::SEED,
             hot_keys: HotKeys::Scrambled,

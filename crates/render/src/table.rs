@@ -122,6 +122,9 @@ pub fn duration_ns(ns: f64) -> String {
 pub fn run_header(file: &RunFile) -> String {
     let w = &file.workload;
     let dist = match (file.zipf_s, &w.dist) {
+        (Some(s), workload::KeyDist::Latest { .. }) => {
+            format!("latest (zipf s={s:.3} over recency)")
+        }
         (Some(s), _) => format!("zipf s={s:.3}"),
         (None, d) => d.to_string(),
     };
@@ -129,20 +132,32 @@ pub fn run_header(file: &RunFile) -> String {
         Some(s) => format!("{s} s per rep"),
         None => "fixed ops per rep".into(),
     };
+    let placement = match (&w.dist, w.hot_keys) {
+        (workload::KeyDist::Latest { .. }, _) | (_, workload::HotKeys::Newest) => "newest",
+        (_, workload::HotKeys::Scrambled) => "scrambled",
+        (_, workload::HotKeys::LowIds) => "low-id",
+    };
+    let keys = if w.keys == 0 {
+        "starts empty".to_owned()
+    } else {
+        let capacity = match w.capacity {
+            Some(c) if c != w.keys => format!(" of capacity {}", human(f64::from(c))),
+            _ => String::new(),
+        };
+        let space = if w.mix.live() { "live, " } else { "" };
+        format!(
+            "{} keys{capacity} · {space}{dist}, {placement} hot keys, hottest 20% took {:.1}%",
+            human(f64::from(w.keys)),
+            file.hot20_share * 100.0
+        )
+    };
     format!(
-        "storelab run{} · {} keys · {dist}, {} hot keys, hottest 20% took {:.1}% · {} · reads: {} · {} reps, {per_rep}, {} order\n\
+        "storelab run{} · {keys} · {} · reads: {} · {} reps, {per_rep}, {} order\n\
          machine: {}\n",
         file.preset
             .as_deref()
             .map(|p| format!(" --preset {p}"))
             .unwrap_or_default(),
-        human(f64::from(w.keys)),
-        match w.hot_keys {
-            workload::HotKeys::Scrambled => "scrambled",
-            workload::HotKeys::LowIds => "low-id",
-            workload::HotKeys::Newest => "newest",
-        },
-        file.hot20_share * 100.0,
         w.mix,
         match file.read_mode {
             workload::ReadMode::Clone => "clone the Arc",
@@ -216,7 +231,7 @@ pub fn run_table(file: &RunFile) -> Table {
                 lat("read", |l| l.p50),
                 lat("read", |l| l.p99),
                 lat("read", |l| l.p999),
-                lat("update", |l| l.p99),
+                lat(write_kind(file), |l| l.p99),
                 info.and_then(|i| i.heap_bytes_per_task)
                     .map_or("-".into(), |b| format!("{b:.0}")),
                 info.and_then(|i| i.shard_imbalance.as_ref())
@@ -229,6 +244,19 @@ pub fn run_table(file: &RunFile) -> Table {
     t
 }
 
+/// The write whose p99 the table shows: update if the mix has them, else
+/// read-modify-write, else create.
+fn write_kind(file: &RunFile) -> &'static str {
+    let mix = &file.workload.mix;
+    if mix.update > 0 {
+        "update"
+    } else if mix.rmw > 0 {
+        "rmw"
+    } else {
+        "create"
+    }
+}
+
 /// The notes printed under a run table.
 pub fn run_notes(file: &RunFile) -> String {
     let mut notes = String::new();
@@ -239,9 +267,10 @@ pub fn run_notes(file: &RunFile) -> String {
         storelab_results::UNFAIR_BELOW
     );
     notes += &format!(
-        "latency: one op in {} timed, in one untimed pass per cell (not replicated: shapes, not comparisons); each includes ~{:.0} ns of clock reads. write = update.\n",
+        "latency: one op in {} timed, in one untimed pass per cell (not replicated: shapes, not comparisons); each includes ~{:.0} ns of clock reads. write = {}.\n",
         file.cells.first().map_or(8, |c| c.latency_every),
-        file.timer_cost_ns
+        file.timer_cost_ns,
+        write_kind(file)
     );
     for s in &file.stores {
         if let Some(w) = &s.walk_ns {
@@ -261,10 +290,24 @@ pub fn run_notes(file: &RunFile) -> String {
                     .store(&c.store)
                     .is_some_and(|s| s.family != Family::Limit)
         })
-        .map(|c| format!("{} x{}: {}", c.store, c.threads, c.misses))
+        .map(|c| {
+            let ops: u64 = c.samples.iter().map(|s| s.total_ops).sum();
+            format!(
+                "{} x{}: {} ({:.1} per million ops)",
+                c.store,
+                c.threads,
+                c.misses,
+                c.misses as f64 * 1e6 / ops.max(1) as f64
+            )
+        })
         .collect();
     if !missed.is_empty() {
-        notes += &format!("misses (the mix deletes): {}\n", missed.join(", "));
+        let why = if file.workload.mix.live() {
+            "live key space: keyed ops that raced a create or a delete"
+        } else {
+            "the mix deletes"
+        };
+        notes += &format!("misses ({why}): {}\n", missed.join(", "));
     }
     let short = file.too_short_cells();
     if !short.is_empty() {

@@ -48,6 +48,7 @@ pub fn file(cells: Vec<Cell>) -> RunFile {
         },
         preset: None,
         workload: Workload {
+            capacity: None,
             keys: 10,
             dist: KeyDist::SEED,
             hot_keys: HotKeys::Scrambled,
@@ -70,6 +71,7 @@ pub fn file(cells: Vec<Cell>) -> RunFile {
                 about: String::new(),
                 family: Family::Log,
                 heap_bytes_per_task: None,
+                memory: None,
                 shard_imbalance: None,
                 walk_ns: None,
             })

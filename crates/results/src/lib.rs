@@ -102,6 +102,34 @@ pub struct StoreInfo {
     /// Medians of the get_all floor (walk every map entry, clone nothing),
     /// in ns, for stores that offer a walk.
     pub walk_ns: Option<Vec<f64>>,
+    /// The memory phase of a run whose mix creates and deletes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Memory>,
+}
+
+/// Heap over one store's life, from the memory phase of a run whose mix
+/// creates and deletes: a fresh store, prefilled, then churned (each step
+/// creates a task and deletes the oldest, so the live count stays the
+/// prefill's) on one thread, with the counting allocator on throughout.
+/// Bytes are per live task.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Memory {
+    /// Live tasks throughout (the prefill count).
+    pub tasks: u64,
+    /// Create-and-delete steps of the churn.
+    pub churned: u64,
+    /// Heap per task after the prefill (construction included).
+    pub after_prefill: f64,
+    /// Heap per live task right after the churn's last delete.
+    pub after_churn: f64,
+    /// (milliseconds after the last delete, heap per live task then), the
+    /// churn thread alive and idle: what deferred reclamation still holds.
+    pub held_after: Vec<(u64, f64)>,
+    /// The highest heap per task: the exact peak of the phase thread's own
+    /// allocations (a resize holds the old and the new table at once), or,
+    /// if higher, the totals sampled every 4,096 steps (stores that work on
+    /// threads of their own).
+    pub peak: f64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -268,7 +296,7 @@ impl Metric {
 }
 
 /// One histogram per operation kind: 1 ns to 100 s, 3 significant digits.
-pub fn new_histograms() -> [hdrhistogram::Histogram<u64>; 5] {
+pub fn new_histograms() -> [hdrhistogram::Histogram<u64>; workload::KINDS] {
     std::array::from_fn(|_| {
         hdrhistogram::Histogram::new_with_bounds(1, 100_000_000_000, 3)
             .expect("constant, valid bounds")
@@ -278,7 +306,9 @@ pub fn new_histograms() -> [hdrhistogram::Histogram<u64>; 5] {
 impl Latency {
     /// One entry per operation kind that has samples, from the per-kind
     /// histograms (indexed by `OpKind as usize`).
-    pub fn from_histograms(hists: &[hdrhistogram::Histogram<u64>; 5]) -> Vec<Latency> {
+    pub fn from_histograms(
+        hists: &[hdrhistogram::Histogram<u64>; workload::KINDS],
+    ) -> Vec<Latency> {
         workload::OpKind::ALL
             .iter()
             .zip(hists.iter())

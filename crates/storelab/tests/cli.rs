@@ -61,7 +61,23 @@ fn bad_input_is_refused_with_a_clear_message() {
         ),
         (with(&["--dist", "pareto"]), "unknown distribution"),
         (with(&["--duration", "soon"]), "not a duration"),
-        (with(&["--keys", "0"]), "--keys must be at least 1"),
+        (with(&["--keys", "0"]), "--keys 0 (no prefilled tasks)"),
+        (
+            vec![
+                "run",
+                "--preset",
+                "growth",
+                "--duration",
+                "1s",
+                "--out",
+                out,
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+            "use --ops, not --duration",
+        ),
+        (with(&["--dist", "latest:-1"]), "Zipf exponent"),
         (with(&["--reps", "0"]), "--reps must be at least 1"),
         (
             with(&["--stores", "unsync", "--threads", "2"]),
@@ -203,6 +219,20 @@ fn smoke_preset_runs_every_store_end_to_end() {
             assert!(
                 heap.is_some_and(|b| b > 64.0),
                 "{}: heap per task {heap:?}",
+                entry.name
+            );
+            // The smoke mix creates and deletes: the memory phase ran.
+            let memory = file
+                .store(entry.name)
+                .and_then(|s| s.memory.clone())
+                .unwrap_or_else(|| panic!("{}: no memory phase", entry.name));
+            assert!(
+                memory.after_prefill > 64.0
+                    && memory.after_churn > 64.0
+                    && memory.peak >= memory.after_churn
+                    && memory.held_after.len() == 3
+                    && memory.churned == memory.tasks,
+                "{}: {memory:?}",
                 entry.name
             );
         }

@@ -17,6 +17,20 @@
 //! not the first ones created), and above all flatters stores that index by
 //! id, whose hot entries would share cache lines. `low-ids` is there to
 //! measure exactly that effect.
+//!
+//! # A live key space, where tasks are created and deleted
+//! In a mix without creates and deletes the key space is the prefilled ids
+//! `1..=keys`, and an operation's id is fixed when its stream is generated.
+//! A mix that creates or deletes ([`Mix::live`]) cannot work that way: the
+//! store assigns ids, deleted ids must not be read again, and new tasks must
+//! be readable (the newest tasks of an API are its hottest). There a keyed
+//! operation carries an *offset below the newest id* instead, drawn from its
+//! distribution over `0..keys` (rank r is offset r under `latest`/`newest`,
+//! a seeded permutation under `scrambled`, the far end under `low-ids`), and
+//! the harness resolves it at run time, on the running thread, against a
+//! window of ids that are alive (see `bench_harness::run`, "A live key
+//! space"). Deletes carry nothing: each thread deletes the oldest task it
+//! owns, first in, first out, as bustle (conc-map-bench's engine) does.
 
 use std::fmt;
 use std::str::FromStr;
@@ -40,6 +54,10 @@ pub enum KeyDist {
     /// A fraction of the keys (the hot set) gets `share` of the operations,
     /// uniformly within each set.
     Hotspot { fraction: f64, share: f64 },
+    /// YCSB's "latest": Zipf over recency, the newest id is rank 1.
+    /// `None` is calibrated to 80/20 as for [`KeyDist::Zipf`]. Implies the
+    /// [`HotKeys::Newest`] placement, whatever `--hot-keys` says.
+    Latest { s: Option<f64> },
 }
 
 impl KeyDist {
@@ -54,6 +72,8 @@ impl fmt::Display for KeyDist {
             KeyDist::Zipf { s: None } => write!(f, "zipf"),
             KeyDist::Zipf { s: Some(s) } => write!(f, "zipf:{s}"),
             KeyDist::Hotspot { fraction, share } => write!(f, "hotspot:{fraction}:{share}"),
+            KeyDist::Latest { s: None } => write!(f, "latest"),
+            KeyDist::Latest { s: Some(s) } => write!(f, "latest:{s}"),
         }
     }
 }
@@ -61,8 +81,8 @@ impl fmt::Display for KeyDist {
 impl FromStr for KeyDist {
     type Err = String;
 
-    /// `uniform`, `zipf`, `zipf:S` (S > 0), `hotspot:FRACTION:SHARE` (both
-    /// strictly between 0 and 1).
+    /// `uniform`, `zipf`, `zipf:S` (S > 0), `latest`, `latest:S`,
+    /// `hotspot:FRACTION:SHARE` (both strictly between 0 and 1).
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let parts: Vec<&str> = text.trim().split(':').collect();
         let number = |name: &str, raw: &str| -> Result<f64, String> {
@@ -74,12 +94,17 @@ impl FromStr for KeyDist {
         match parts.as_slice() {
             ["uniform"] => Ok(KeyDist::Uniform),
             ["zipf"] => Ok(KeyDist::Zipf { s: None }),
-            ["zipf", s] => {
+            ["latest"] => Ok(KeyDist::Latest { s: None }),
+            [name @ ("zipf" | "latest"), s] => {
                 let s = number("the Zipf exponent", s)?;
                 if s <= 0.0 || s > 10.0 {
                     return Err(format!("the Zipf exponent must be in (0, 10], got {s}"));
                 }
-                Ok(KeyDist::Zipf { s: Some(s) })
+                Ok(if *name == "zipf" {
+                    KeyDist::Zipf { s: Some(s) }
+                } else {
+                    KeyDist::Latest { s: Some(s) }
+                })
             }
             ["hotspot", fraction, share] => {
                 let fraction = number("the hot fraction", fraction)?;
@@ -94,7 +119,7 @@ impl FromStr for KeyDist {
                 Ok(KeyDist::Hotspot { fraction, share })
             }
             _ => Err(format!(
-                "unknown distribution '{text}': expected uniform, zipf, zipf:S or hotspot:FRACTION:SHARE"
+                "unknown distribution '{text}': expected uniform, zipf, zipf:S, latest, latest:S or hotspot:FRACTION:SHARE"
             )),
         }
     }
@@ -184,15 +209,22 @@ pub enum OpKind {
     Create,
     Delete,
     GetAll,
+    /// Read-modify-write (YCSB F): a read of a task, then an update of the
+    /// same task, counted as one operation.
+    Rmw,
 }
 
+/// How many operation kinds there are (the length of per-kind arrays).
+pub const KINDS: usize = 6;
+
 impl OpKind {
-    pub const ALL: [OpKind; 5] = [
+    pub const ALL: [OpKind; KINDS] = [
         OpKind::Read,
         OpKind::Update,
         OpKind::Create,
         OpKind::Delete,
         OpKind::GetAll,
+        OpKind::Rmw,
     ];
 
     pub fn name(self) -> &'static str {
@@ -202,7 +234,16 @@ impl OpKind {
             OpKind::Create => "create",
             OpKind::Delete => "delete",
             OpKind::GetAll => "get_all",
+            OpKind::Rmw => "rmw",
         }
+    }
+
+    /// Whether the operation names a task (its `Op::id` means something).
+    pub fn keyed(self) -> bool {
+        matches!(
+            self,
+            OpKind::Read | OpKind::Update | OpKind::Delete | OpKind::Rmw
+        )
     }
 }
 
@@ -214,6 +255,9 @@ pub struct Mix {
     pub create: u8,
     pub delete: u8,
     pub get_all: u8,
+    /// Read-modify-write (absent in files written before it existed).
+    #[serde(default)]
+    pub rmw: u8,
 }
 
 impl Mix {
@@ -224,6 +268,7 @@ impl Mix {
         create: 0,
         delete: 0,
         get_all: 0,
+        rmw: 0,
     };
 
     pub fn percent(&self, kind: OpKind) -> u8 {
@@ -233,12 +278,26 @@ impl Mix {
             OpKind::Create => self.create,
             OpKind::Delete => self.delete,
             OpKind::GetAll => self.get_all,
+            OpKind::Rmw => self.rmw,
         }
     }
 
     /// Whether reads may legitimately miss (something deletes keys).
     pub fn deletes(&self) -> bool {
         self.delete > 0
+    }
+
+    /// Whether the key space moves during the run (something creates or
+    /// deletes), so keyed operations target a live window (module doc).
+    pub fn live(&self) -> bool {
+        self.create > 0 || self.delete > 0
+    }
+
+    /// Whether any operation names a task.
+    pub fn keyed(&self) -> bool {
+        OpKind::ALL
+            .iter()
+            .any(|k| k.keyed() && self.percent(*k) > 0)
     }
 }
 
@@ -257,7 +316,8 @@ impl FromStr for Mix {
     type Err = String;
 
     /// `read=80,update=20`; kinds are read, update, create, delete, get_all
-    /// (or get-all); absent kinds are 0; the sum must be 100.
+    /// (or get-all), rmw (read-modify-write); absent kinds are 0; the sum
+    /// must be 100.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let mut mix = Mix {
             read: 0,
@@ -265,6 +325,7 @@ impl FromStr for Mix {
             create: 0,
             delete: 0,
             get_all: 0,
+            rmw: 0,
         };
         let mut seen = Vec::new();
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -288,9 +349,10 @@ impl FromStr for Mix {
                 "create" => mix.create = value,
                 "delete" => mix.delete = value,
                 "get_all" | "get-all" => mix.get_all = value,
+                "rmw" | "read-modify-write" => mix.rmw = value,
                 other => {
                     return Err(format!(
-                        "unknown operation '{other}' in the mix: expected read, update, create, delete or get_all"
+                        "unknown operation '{other}' in the mix: expected read, update, create, delete, get_all or rmw"
                     ));
                 }
             }
@@ -307,7 +369,9 @@ impl FromStr for Mix {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(C)]
 pub struct Op {
-    /// The task id (1-based) for read, update and delete; unused otherwise.
+    /// For keyed kinds: the task id (1-based), or in a live mix
+    /// ([`Mix::live`]) the offset below the newest live id; unused otherwise
+    /// (deletes in a live mix take the thread's oldest task).
     pub id: u32,
     pub kind: OpKind,
 }
@@ -315,7 +379,13 @@ pub struct Op {
 /// Everything that defines the operations every store will replay.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Workload {
+    /// Tasks prefilled (ids `1..=keys`), and the width of the key space
+    /// keyed operations draw from.
     pub keys: u32,
+    /// The size hint each store is built with (conc-map-bench prefills 75%
+    /// of it); `None` means `keys`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<u32>,
     pub dist: KeyDist,
     pub hot_keys: HotKeys,
     pub mix: Mix,
@@ -361,13 +431,26 @@ impl Workload {
     pub fn generate(&self, threads: usize) -> Generated {
         let keys = self.keys.max(1);
         let zipf_s = match self.dist {
-            KeyDist::Zipf { s: Some(s) } => Some(s),
-            KeyDist::Zipf { s: None } => Some(calibrate_zipf(u64::from(keys), 0.2, 0.8)),
+            KeyDist::Zipf { s: Some(s) } | KeyDist::Latest { s: Some(s) } => Some(s),
+            KeyDist::Zipf { s: None } | KeyDist::Latest { s: None } => {
+                Some(calibrate_zipf(u64::from(keys), 0.2, 0.8))
+            }
             _ => None,
         };
-        // rank -> id. Scrambled: a seeded permutation of 1..=keys.
-        let mut rank_to_id: Vec<u32> = (1..=keys).collect();
-        match self.hot_keys {
+        // rank -> id (a fixed key space), or rank -> offset below the newest
+        // live id (a live mix: offset 0 is the newest, as id `keys` is the
+        // newest prefilled one). Scrambled: a seeded permutation.
+        let live = self.mix.live();
+        let mut rank_to_id: Vec<u32> = if live {
+            (0..keys).rev().collect()
+        } else {
+            (1..=keys).collect()
+        };
+        let placement = match self.dist {
+            KeyDist::Latest { .. } => HotKeys::Newest,
+            _ => self.hot_keys,
+        };
+        match placement {
             HotKeys::Scrambled => {
                 rank_to_id.shuffle(&mut StdRng::seed_from_u64(self.seed ^ 0x5eed_5c4a_3b1e));
             }
@@ -404,7 +487,7 @@ impl Workload {
                             }
                             _ => rng.random_range(0..keys),
                         };
-                        if matches!(kind, OpKind::Read | OpKind::Update | OpKind::Delete) {
+                        if kind.keyed() && !(live && kind == OpKind::Delete) {
                             keyed += 1;
                             hot += u64::from(rank < hot_cut);
                         }
@@ -479,6 +562,7 @@ mod tests {
 
     fn workload(dist: KeyDist, mix: Mix) -> Workload {
         Workload {
+            capacity: None,
             keys: 100_000,
             dist,
             hot_keys: HotKeys::Scrambled,
@@ -600,6 +684,56 @@ mod tests {
         );
         assert_eq!("newest".parse::<HotKeys>(), Ok(HotKeys::Newest));
         assert_eq!(HotKeys::Newest.to_string(), "newest");
+    }
+
+    #[test]
+    fn a_live_mix_carries_offsets_below_the_newest() {
+        let mix: Mix = "read=90,create=5,delete=5".parse().expect("valid mix");
+        assert!(mix.live() && !Mix::SEED.live());
+        let mut w = workload(KeyDist::Latest { s: Some(0.99) }, mix);
+        let ops = w.generate(1).streams[0].ops().to_vec();
+        let reads: Vec<u32> = ops
+            .iter()
+            .filter(|o| o.kind == OpKind::Read)
+            .map(|o| o.id)
+            .collect();
+        assert!(
+            reads.iter().all(|o| *o < w.keys),
+            "offsets within the window"
+        );
+        // Latest: offset 0 (the newest task) is the hottest.
+        let newest = reads.iter().filter(|o| **o == 0).count();
+        let oldest = reads.iter().filter(|o| **o == w.keys - 1).count();
+        assert!(newest > 100 * oldest.max(1), "{newest} vs {oldest}");
+        // Latest forces the newest placement; scrambled zipf spreads offsets.
+        w.dist = KeyDist::Zipf { s: Some(0.99) };
+        let spread = w.generate(1).streams[0].ops().to_vec();
+        let zero = spread
+            .iter()
+            .filter(|o| o.kind == OpKind::Read && o.id == 0)
+            .count();
+        assert!(zero < newest / 10, "scrambled: offset 0 is not the hottest");
+    }
+
+    #[test]
+    fn rmw_and_latest_parse_and_print() {
+        let mix: Mix = "read=50,rmw=50".parse().expect("valid mix");
+        assert_eq!(mix.rmw, 50);
+        assert_eq!(mix.to_string(), "read=50,rmw=50");
+        assert_eq!("read=50,read-modify-write=50".parse::<Mix>(), Ok(mix));
+        assert!(OpKind::Rmw.keyed() && !OpKind::Create.keyed());
+        assert_eq!("latest".parse::<KeyDist>(), Ok(KeyDist::Latest { s: None }));
+        assert_eq!(
+            "latest:0.99".parse::<KeyDist>(),
+            Ok(KeyDist::Latest { s: Some(0.99) })
+        );
+        assert_eq!(KeyDist::Latest { s: Some(0.99) }.to_string(), "latest:0.99");
+        assert!("latest:0".parse::<KeyDist>().is_err());
+        // Files written before rmw existed still read.
+        let old: Mix =
+            serde_json::from_str(r#"{"read":80,"update":20,"create":0,"delete":0,"get_all":0}"#)
+                .expect("an old mix reads");
+        assert_eq!(old, Mix::SEED);
     }
 
     #[test]

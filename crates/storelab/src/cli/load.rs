@@ -74,6 +74,7 @@ pub(super) fn load(args: LoadArgs) -> Result<(), Failure> {
         connections: args.connections,
         workload: Workload {
             keys,
+            capacity: None,
             dist,
             hot_keys: HotKeys::Scrambled,
             mix,

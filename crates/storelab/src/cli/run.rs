@@ -67,7 +67,47 @@ pub enum Preset {
     Hot,
     /// As `hot`, with 5% updates of the same hot tasks.
     HotUpdate,
+    /// YCSB workload A (update heavy): 50% reads, 50% updates, Zipf 0.99
+    /// scrambled, 1M records.
+    YcsbA,
+    /// YCSB workload B (read mostly): 95% reads, 5% updates.
+    YcsbB,
+    /// YCSB workload C (read only): 100% reads.
+    YcsbC,
+    /// YCSB workload D (read latest): 95% reads, 5% inserts, the newest
+    /// records the hottest (latest, Zipf 0.99 over recency).
+    YcsbD,
+    /// YCSB workload F (read-modify-write): 50% reads, 50% read-modify-writes.
+    /// (E, short range scans, has no counterpart: see DECISIONS.md.)
+    YcsbF,
+    /// conc-map-bench ReadHeavy: 98% reads, 1% inserts, 1% removes, uniform,
+    /// a fresh store of capacity 2^20 prefilled to 75%, 0.75 x capacity ops.
+    CmbReadHeavy,
+    /// conc-map-bench Exchange: 10% reads, 40% inserts, 40% removes, 10% updates.
+    CmbExchange,
+    /// conc-map-bench RapidGrow: 5% reads, 80% inserts, 5% removes, 10% updates.
+    CmbRapidGrow,
+    /// Growth: a fresh, unsized store creates 1M tasks; resizes show in
+    /// ns/op and in the create latency tail.
+    Growth,
 }
+
+/// What a preset sets.
+struct Spec {
+    keys: u32,
+    /// The size hint stores are built with, if not `keys`.
+    capacity: Option<u32>,
+    mix: Mix,
+    dist: KeyDist,
+    rep_secs: f64,
+    stream_len: usize,
+    /// Every repetition on a fresh store, with this many operations.
+    fresh_ops: Option<u64>,
+}
+
+/// conc-map-bench's table: capacity 2^20 here (2^25 there; this machine
+/// holds eleven stores at once), prefilled to 75%, 0.75 x capacity ops.
+const CMB_CAPACITY: u32 = 1 << 20;
 
 impl Preset {
     fn name(self) -> &'static str {
@@ -79,17 +119,65 @@ impl Preset {
             Preset::Bulk => "bulk",
             Preset::Hot => "hot",
             Preset::HotUpdate => "hot-update",
+            Preset::YcsbA => "ycsb-a",
+            Preset::YcsbB => "ycsb-b",
+            Preset::YcsbC => "ycsb-c",
+            Preset::YcsbD => "ycsb-d",
+            Preset::YcsbF => "ycsb-f",
+            Preset::CmbReadHeavy => "cmb-read-heavy",
+            Preset::CmbExchange => "cmb-exchange",
+            Preset::CmbRapidGrow => "cmb-rapid-grow",
+            Preset::Growth => "growth",
         }
     }
 
-    /// The preset's key distribution.
-    fn dist(self) -> KeyDist {
+    /// Everything the preset sets.
+    fn spec(self) -> Spec {
+        let mix = |s: &str| s.parse::<Mix>().expect("preset mixes are valid");
+        let dist = |s: &str| {
+            s.parse::<KeyDist>()
+                .expect("preset distributions are valid")
+        };
+        let (keys, mix_, rep_secs, stream_len) = self.defaults();
+        let mut spec = Spec {
+            keys,
+            capacity: None,
+            mix: mix_,
+            dist: KeyDist::SEED,
+            rep_secs,
+            stream_len,
+            fresh_ops: None,
+        };
+        let cmb = |spec: &mut Spec, m: &str| {
+            let prefill = CMB_CAPACITY / 4 * 3;
+            spec.keys = prefill;
+            spec.capacity = Some(CMB_CAPACITY);
+            spec.mix = mix(m);
+            spec.dist = KeyDist::Uniform;
+            spec.fresh_ops = Some(u64::from(prefill));
+        };
         match self {
-            Preset::Hot | Preset::HotUpdate => "hotspot:0.000016:0.999"
-                .parse()
-                .expect("the hot preset's distribution is valid"),
-            _ => KeyDist::SEED,
+            Preset::Hot | Preset::HotUpdate => spec.dist = dist("hotspot:0.000016:0.999"),
+            // YCSB's zipfian constant is 0.99; its request distribution
+            // "zipfian" is scrambled, "latest" counts from the newest insert.
+            Preset::YcsbA => (spec.mix, spec.dist) = (mix("read=50,update=50"), dist("zipf:0.99")),
+            Preset::YcsbB => (spec.mix, spec.dist) = (mix("read=95,update=5"), dist("zipf:0.99")),
+            Preset::YcsbC => (spec.mix, spec.dist) = (mix("read=100"), dist("zipf:0.99")),
+            Preset::YcsbD => (spec.mix, spec.dist) = (mix("read=95,create=5"), dist("latest:0.99")),
+            Preset::YcsbF => (spec.mix, spec.dist) = (mix("read=50,rmw=50"), dist("zipf:0.99")),
+            Preset::CmbReadHeavy => cmb(&mut spec, "read=98,create=1,delete=1"),
+            Preset::CmbExchange => cmb(&mut spec, "read=10,create=40,delete=40,update=10"),
+            Preset::CmbRapidGrow => cmb(&mut spec, "read=5,create=80,delete=5,update=10"),
+            Preset::Growth => {
+                spec.keys = 0;
+                spec.capacity = Some(0);
+                spec.mix = mix("create=100");
+                spec.dist = KeyDist::Uniform;
+                spec.fresh_ops = Some(1_000_000);
+            }
+            _ => {}
         }
+        spec
     }
 
     /// (keys, mix, seconds per rep, stream length)
@@ -113,6 +201,7 @@ impl Preset {
             Preset::Bulk => (1_000_000, mix("get_all=100"), 0.4, 1 << 10),
             Preset::Hot => (1_000_000, mix("read=100"), 0.3, 1 << 20),
             Preset::HotUpdate => (1_000_000, mix("read=95,update=5"), 0.3, 1 << 20),
+            _ => (1_000_000, Mix::SEED, 0.3, 1 << 20),
         }
     }
 }
@@ -253,18 +342,35 @@ pub(super) fn select_entries(
 }
 
 pub(super) fn run(args: RunArgs, yours: Vec<bench_harness::Entry>) -> Result<(), Failure> {
-    let (keys, mix, rep_secs, stream_len) = args.preset.defaults();
-    let keys = args.keys.unwrap_or(keys);
-    if keys == 0 {
-        return Err("--keys must be at least 1".into());
-    }
+    let spec = args.preset.spec();
+    let (rep_secs, stream_len) = (spec.rep_secs, spec.stream_len);
+    let keys = args.keys.unwrap_or(spec.keys);
     let mix = match &args.mix {
         Some(m) => m.parse::<Mix>()?,
-        None => mix,
+        None => spec.mix,
     };
+    if keys == 0 && mix.keyed() {
+        return Err("--keys 0 (no prefilled tasks) needs a mix of creates and get_all only".into());
+    }
     let dist = match &args.dist {
         Some(d) => d.parse::<KeyDist>()?,
-        None => args.preset.dist(),
+        None => spec.dist,
+    };
+    let fresh = spec.fresh_ops.is_some();
+    if fresh && args.duration.is_some() {
+        return Err(format!(
+            "--preset {} runs a fixed number of operations on a fresh store per repetition; use --ops, not --duration",
+            args.preset.name()
+        )
+        .into());
+    }
+    let ops = args.ops.or(spec.fresh_ops);
+    let capacity = match (args.keys, spec.capacity) {
+        // An explicit --keys resizes the table with it, keeping the ratio.
+        (Some(k), Some(c)) if spec.keys > 0 => {
+            Some((u64::from(c) * u64::from(k) / u64::from(spec.keys)) as u32)
+        }
+        (_, c) => c,
     };
     let threads = match &args.threads {
         Some(raw) => parse_threads(raw)?,
@@ -304,6 +410,7 @@ pub(super) fn run(args: RunArgs, yours: Vec<bench_harness::Entry>) -> Result<(),
         preset: Some(args.preset.name().into()),
         workload: Workload {
             keys,
+            capacity,
             dist,
             hot_keys: args.hot_keys.unwrap_or(HotKeys::Scrambled),
             mix,
@@ -312,12 +419,13 @@ pub(super) fn run(args: RunArgs, yours: Vec<bench_harness::Entry>) -> Result<(),
         },
         threads,
         reps: args.reps,
-        ops: args.ops,
+        ops,
         rep_time,
         read_mode: args.read_mode.into(),
         order: args.order.into(),
         warmup_pct: args.warmup,
         progress: !args.quiet,
+        fresh,
     };
     let file = lab::run(&plan, entries)?;
     file.write(&args.out)?;
@@ -342,12 +450,38 @@ mod tests {
     #[test]
     fn every_preset_has_valid_defaults() {
         for preset in Preset::value_variants() {
-            let (keys, _, secs, stream) = preset.defaults();
-            assert!(keys > 0 && secs > 0.0 && stream.is_power_of_two());
-            let _ = preset.dist();
+            let spec = preset.spec();
+            assert!(spec.rep_secs > 0.0 && spec.stream_len.is_power_of_two());
+            // Only a fresh-store preset may start empty, and then only creates.
+            assert!(spec.keys > 0 || (spec.fresh_ops.is_some() && !spec.mix.keyed()));
+            // A fresh store's repetition fits in its streams without cycling.
+            if let Some(ops) = spec.fresh_ops {
+                assert!(ops as usize <= spec.stream_len, "{}", preset.name());
+            }
+            // The name is what clap accepts.
+            assert_eq!(
+                Preset::from_str(preset.name(), false).map(|p| p.name()),
+                Ok(preset.name())
+            );
         }
-        assert!(matches!(Preset::Hot.dist(), KeyDist::Hotspot { .. }));
+        assert!(matches!(Preset::Hot.spec().dist, KeyDist::Hotspot { .. }));
         assert_eq!(Preset::HotUpdate.name(), "hot-update");
+        // The published definitions.
+        assert_eq!(Preset::YcsbD.spec().mix.to_string(), "read=95,create=5");
+        assert_eq!(Preset::YcsbD.spec().dist, KeyDist::Latest { s: Some(0.99) });
+        assert_eq!(Preset::YcsbF.spec().mix.to_string(), "read=50,rmw=50");
+        let x = Preset::CmbExchange.spec();
+        assert_eq!(x.mix.to_string(), "read=10,update=10,create=40,delete=40");
+        assert_eq!(x.capacity, Some(1 << 20));
+        assert_eq!(x.keys, (1 << 20) / 4 * 3, "75% of capacity");
+        assert_eq!(
+            Preset::CmbRapidGrow.spec().mix.to_string(),
+            "read=5,update=10,create=80,delete=5"
+        );
+        assert_eq!(
+            Preset::CmbReadHeavy.spec().mix.to_string(),
+            "read=98,create=1,delete=1"
+        );
     }
 
     #[test]

@@ -23,9 +23,11 @@
 //!
 //! # Reads are checked
 //! Every read compares the id of the task it got with the id it asked for; a
-//! wrong task aborts the run. Misses are counted and, where the workload
-//! never deletes, a miss aborts the run too: no store can look fast by being
-//! wrong.
+//! wrong task aborts the run. Misses are counted and, in a fixed key space
+//! where the workload never deletes, a miss aborts the run too: no store can
+//! look fast by being wrong. In a live key space a miss may be a race (see
+//! below), so it is counted and shown, and the audit after each cell reads
+//! back a sample of every task the lanes hold.
 //!
 //! # A live key space
 //! In a mix that creates or deletes, the ids worth asking for change as the
@@ -40,15 +42,16 @@
 //!   never misses unless the lane is empty;
 //! - a read, update or read-modify-write carries an offset `o` drawn from
 //!   its distribution (the workload crate) and asks for `newest - o`, where
-//!   `newest` is the newest id the lane has seen (the last prefilled id, then
-//!   its own creates). Ids only grow, so the hot end follows the creates of
-//!   every thread, and hot tasks are shared between threads as in the fixed
-//!   key space;
-//! - ids below every lane's oldest are deleted. Once per batch (at most
-//!   1,024 operations) a lane publishes its oldest id in its own cache-padded
-//!   slot and reads the others' ([`LiveKeys`]); offsets that would reach
-//!   below the highest of them wrap into the live window. That is the only
-//!   shared state, touched once per batch, never per operation.
+//!   `newest` is the newest id the lane knows was created (the last
+//!   prefilled id, its own creates, the others' as published). Ids only
+//!   grow, so the hot end follows the creates of every thread, and hot tasks
+//!   are shared between threads as in the fixed key space;
+//! - once per batch (at most 1,024 operations) a lane publishes its oldest
+//!   and newest ids in its own cache-padded slot and reads the others'
+//!   ([`LiveKeys`]): `newest` becomes the newest any lane created, and
+//!   offsets that would reach below the highest oldest (ids below it may be
+//!   deleted) wrap into the live window. That is the only shared state,
+//!   touched once per batch, never per operation.
 //!
 //! A keyed operation then misses only in a real race: an id another thread's
 //! create has taken but not yet inserted, or a task its owner deleted in the
@@ -56,7 +59,7 @@
 
 use std::collections::VecDeque;
 use std::hint::black_box;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Barrier, Mutex, MutexGuard, PoisonError};
 
 use crossbeam_utils::CachePadded;
@@ -137,24 +140,28 @@ impl WorkQueue {
 pub struct Lane {
     /// The ids this lane owns, oldest (lowest) first.
     own: VecDeque<u32>,
-    /// The newest id this lane has seen.
+    /// The newest id this lane knows was created: its own creates, and
+    /// every lane's as last published.
     newest: u32,
     /// The lowest id that every lane's published oldest says is alive.
     bottom: u32,
+    /// The last id this lane deleted (0: none yet).
+    last_deleted: u32,
 }
 
 impl Lane {
     /// The id `offset` below the newest, wrapped into the live window
-    /// `bottom..=newest`; `None` when the window is empty.
+    /// `bottom..=newest`. When every lane has deleted everything it owned
+    /// the window is empty, and the newest id is asked for (and misses).
     #[inline(always)]
-    fn target(&self, offset: u32) -> Option<u32> {
+    fn target(&self, offset: u32) -> u32 {
         let bottom = self.bottom.max(1);
         if self.newest < bottom {
-            return None;
+            return self.newest.max(1);
         }
         let span = self.newest - bottom + 1;
         let offset = if offset < span { offset } else { offset % span };
-        Some(self.newest - offset)
+        self.newest - offset
     }
 
     #[inline(always)]
@@ -165,27 +172,48 @@ impl Lane {
         }
     }
 
-    /// Publishes this lane's oldest id and reads every lane's.
+    /// Takes the oldest id this lane owns, if any, and keeps the window
+    /// above it (this lane's own frontier is always fresh).
+    #[inline(always)]
+    fn take_oldest(&mut self) -> Option<u32> {
+        let id = self.own.pop_front()?;
+        self.last_deleted = id;
+        self.bottom = self.bottom.max(self.frontier());
+        Some(id)
+    }
+
+    /// Every id this lane owned below this one is deleted: its oldest, or
+    /// past its last delete when it owns nothing (0: it never owned any).
+    fn frontier(&self) -> u32 {
+        match self.own.front() {
+            Some(&oldest) => oldest,
+            None if self.last_deleted > 0 => self.last_deleted + 1,
+            None => 0,
+        }
+    }
+
+    /// Publishes this lane's oldest and newest ids and reads every lane's.
     #[inline]
     fn refresh(&mut self, keys: &LiveKeys, me: usize) {
-        // Relaxed: the frontiers steer which ids are asked for, nothing
-        // more; a stale value can only cost a counted miss, never a wrong
-        // result, so no ordering with the store's own writes is needed.
-        keys.frontiers[me].store(self.own.front().copied().unwrap_or(0), Ordering::Relaxed);
-        self.bottom = keys
-            .frontiers
-            .iter()
-            .map(|f| f.load(Ordering::Relaxed))
-            .max()
-            .unwrap_or(0);
+        // Relaxed: the slots steer which ids are asked for, nothing more; a
+        // stale value can only cost a counted miss, never a wrong result,
+        // so no ordering with the store's own writes is needed. Each slot
+        // packs (oldest << 32 | newest), so one store publishes both.
+        let packed = (u64::from(self.frontier()) << 32) | u64::from(self.newest);
+        keys.slots[me].store(packed, Ordering::Relaxed);
+        for slot in keys.slots.iter() {
+            let v = slot.load(Ordering::Relaxed);
+            self.bottom = self.bottom.max((v >> 32) as u32);
+            self.newest = self.newest.max(v as u32);
+        }
     }
 }
 
 /// The lanes of one store's live key space, kept across its passes.
 pub struct LiveKeys {
     lanes: Box<[CachePadded<Mutex<Lane>>]>,
-    /// Each lane's oldest id, as it last published it (0: none).
-    frontiers: Box<[CachePadded<AtomicU32>]>,
+    /// Each lane's (oldest << 32 | newest) ids, as it last published them.
+    slots: Box<[CachePadded<AtomicU64>]>,
 }
 
 impl LiveKeys {
@@ -198,22 +226,41 @@ impl LiveKeys {
         for id in 1..=keys {
             own[(id as usize - 1) % lanes].push_back(id);
         }
+        let lanes: Vec<Lane> = own
+            .into_iter()
+            .map(|own| Lane {
+                own,
+                newest: keys,
+                bottom: 0,
+                last_deleted: 0,
+            })
+            .collect();
         LiveKeys {
-            frontiers: own
+            slots: lanes
                 .iter()
-                .map(|o| CachePadded::new(AtomicU32::new(o.front().copied().unwrap_or(0))))
-                .collect(),
-            lanes: own
-                .into_iter()
-                .map(|own| {
-                    CachePadded::new(Mutex::new(Lane {
-                        own,
-                        newest: keys,
-                        bottom: 0,
-                    }))
+                .map(|l| {
+                    let packed = (u64::from(l.frontier()) << 32) | u64::from(l.newest);
+                    CachePadded::new(AtomicU64::new(packed))
                 })
                 .collect(),
+            lanes: lanes
+                .into_iter()
+                .map(|l| CachePadded::new(Mutex::new(l)))
+                .collect(),
         }
+    }
+
+    /// Up to `n` of the ids the lanes hold, spread over every lane: tasks
+    /// the harness created (or prefilled) and never deleted.
+    pub fn sample(&self, n: usize) -> Vec<u32> {
+        let total = self.len().max(1);
+        let step = total.div_ceil(n.max(1)).max(1);
+        let mut out = Vec::with_capacity(n);
+        for lane in self.lanes.iter() {
+            let lane = lane.lock().unwrap_or_else(PoisonError::into_inner);
+            out.extend(lane.own.iter().step_by(step).copied());
+        }
+        out
     }
 
     /// Lane `t`, for one thread's pass, with room for `creates` more ids
@@ -309,25 +356,16 @@ fn execute<S: TaskStore, const VISIT: bool, const LIVE: bool>(
                 return;
             }
             OpKind::Delete => {
-                tally.misses += match lane.own.pop_front() {
+                tally.misses += match lane.take_oldest() {
                     Some(id) => u64::from(store.delete(TaskId(u64::from(id))).is_none()),
-                    None => 1,
+                    // Nothing left to delete: a DELETE of an id no task
+                    // ever has (ids start at 1), as of a task already gone.
+                    None => u64::from(store.delete(TaskId(0)).is_none()),
                 };
-                // This lane's own frontier is always fresh: keep the window
-                // above it between publications.
-                if let Some(&oldest) = lane.own.front() {
-                    lane.bottom = lane.bottom.max(oldest);
-                }
                 return;
             }
             OpKind::GetAll => id,
-            _ => match lane.target(id) {
-                Some(id) => id,
-                None => {
-                    tally.misses += 1;
-                    return;
-                }
-            },
+            _ => lane.target(id),
         }
     } else {
         id
@@ -872,6 +910,27 @@ impl<S: TaskStore + 'static> Bench for Benched<S> {
                         "the store holds {len} tasks, but {held} were created and not deleted"
                     ));
                 }
+                // Every task the lanes hold, prefilled or created, reads
+                // back (4,096 of them, spread over the lanes): a store whose
+                // reads lose tasks fails here even where the timed loop
+                // forgave its misses as races.
+                for id in live.sample(4_096) {
+                    let id = TaskId(u64::from(id));
+                    match self.store.get(id) {
+                        Some(task) if task.id == id => {}
+                        Some(task) => {
+                            return Err(format!(
+                                "a get of live task {id} returned task {}",
+                                task.id
+                            ));
+                        }
+                        None => {
+                            return Err(format!(
+                                "task {id}, created and never deleted, cannot be read"
+                            ));
+                        }
+                    }
+                }
                 audit(&self.store, keys, &live.deleted_prefill(keys))
             }
             None => audit(&self.store, keys, maybe_deleted),
@@ -921,31 +980,50 @@ mod tests {
         lane.created(TaskId(11));
         assert_eq!((lane.newest, lane.own.back().copied()), (11, Some(11)));
         // Offsets count down from the newest.
-        assert_eq!(lane.target(0), Some(11));
-        assert_eq!(lane.target(3), Some(8));
-        lane.own.pop_front(); // lane 1 deletes 2
+        assert_eq!(lane.target(0), 11);
+        assert_eq!(lane.target(3), 8);
+        assert_eq!(lane.take_oldest(), Some(2)); // lane 1 deletes 2
+        assert_eq!(lane.bottom, 5, "its own frontier moves at once");
         lane.refresh(&keys, 1);
         drop(lane);
-        // Every lane's oldest is published: 1 (lane 0), 5 (lane 1), 3.
+        // Lane 0 learns lane 1's newest (11) and every lane's oldest
+        // (1, 5, 3): ids below 5 may be deleted.
         let mut lane = keys.lane(0, 0);
         lane.refresh(&keys, 0);
-        assert_eq!(
-            lane.bottom, 5,
-            "ids below the highest oldest are not asked for"
-        );
-        // An offset past the window wraps inside it: window 5..=10.
-        assert_eq!(lane.target(2), Some(8));
-        assert_eq!(lane.target(7), Some(9), "7 mod 6 = 1 below the newest");
+        assert_eq!((lane.bottom, lane.newest), (5, 11));
+        // An offset past the window wraps inside it: window 5..=11.
+        assert_eq!(lane.target(2), 9);
+        assert_eq!(lane.target(8), 10, "8 mod 7 = 1 below the newest");
         drop(lane);
         let deleted = keys.deleted_prefill(10);
         assert!(deleted[2] && !deleted[1] && !deleted[10] && !deleted[0]);
         assert_eq!(deleted.iter().filter(|d| **d).count(), 1);
+        let sample = keys.sample(100);
+        assert_eq!(sample.len(), 10, "every held id, when fewer than asked");
+        assert!(!sample.contains(&2) && sample.contains(&11));
     }
 
     #[test]
-    fn an_empty_window_has_no_target() {
+    fn a_drained_lane_still_bounds_the_window() {
+        let keys = LiveKeys::new(4, 2); // lane 0: 1, 3; lane 1: 2, 4
+        let mut lane = keys.lane(0, 0);
+        assert_eq!(lane.take_oldest(), Some(1));
+        assert_eq!(lane.take_oldest(), Some(3));
+        assert_eq!(lane.take_oldest(), None);
+        // It owns nothing, but everything it owned up to 3 is gone.
+        assert_eq!(lane.frontier(), 4);
+        lane.refresh(&keys, 0);
+        assert_eq!(lane.bottom, 4);
+        assert_eq!(lane.target(0), 4);
+        assert_eq!(lane.target(1), 4, "the window is 4..=4");
+    }
+
+    #[test]
+    fn an_empty_key_space_asks_for_an_id_that_misses() {
         let keys = LiveKeys::new(0, 1);
         let lane = keys.lane(0, 0);
-        assert_eq!(lane.target(0), None);
+        assert_eq!(lane.target(0), 1);
+        drop(lane); // the lanes' own readers lock every lane
+        assert!(keys.is_empty() && keys.sample(10).is_empty());
     }
 }

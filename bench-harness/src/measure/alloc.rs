@@ -214,9 +214,10 @@ unsafe impl GlobalAlloc for CountingAlloc {
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // Like Go's accounting: a growth is a new allocation of the new size
-        // and a free of the old one.
-        count(layout.size(), true);
+        // and a free of the old one; counted in that order, so the peak
+        // holds both, as a move to a new block does.
         count(new_size, false);
+        count(layout.size(), true);
         // SAFETY: forwarded contract.
         unsafe { System.realloc(ptr, layout, new_size) }
     }

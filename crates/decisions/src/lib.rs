@@ -19,6 +19,7 @@ use storelab_stats::paired::{PairedRatio, Verdict, paired_ratio};
 use storelab_stats::{Significance, Summary, mann_whitney, median, summarize};
 
 pub mod rules;
+mod workloads;
 
 use rules::Outcome;
 use workload::ReadMode;
@@ -355,6 +356,12 @@ const SECTIONS: &[Section] = &[
     ("hot-lowest", section_hot_lowest),
     ("hot-usl", section_hot_usl),
     ("soak", section_soak),
+    ("workloads-ycsb", workloads::section_ycsb),
+    ("workloads-cmb", workloads::section_cmb),
+    ("workloads-write-heavy", workloads::section_write_heavy),
+    ("workloads-growth", workloads::section_growth),
+    ("workloads-memory", workloads::section_memory),
+    ("http-sweep", workloads::section_http_sweep),
 ];
 
 fn generate(name: &str, r: &mut Results) -> Result<String, String> {

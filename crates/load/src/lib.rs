@@ -20,6 +20,8 @@
 //! `DELETE`, get_all `GET /tasks?limit=100`). A run is bounded in time,
 //! connections and rate, and only aims at loopback addresses.
 
+pub mod sweep;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
@@ -207,6 +209,10 @@ pub fn health(addr: SocketAddr) -> Result<(String, u64), String> {
 /// What one connection saw.
 struct Seen {
     hists: [Histogram<u64>; workload::KINDS],
+    /// Every request, from its due time (corrected) and from its actual
+    /// send time (uncorrected, what a client that waits hides).
+    corrected: Histogram<u64>,
+    uncorrected: Histogram<u64>,
     /// How late the client sent each request after its due time.
     lateness: Histogram<u64>,
     statuses: Vec<(u16, u64)>,
@@ -250,6 +256,8 @@ fn connection(
     }
     let mut seen = Seen {
         hists: new_histograms(),
+        corrected: histogram(),
+        uncorrected: histogram(),
         lateness: Histogram::new_with_bounds(1, 100_000_000_000, 3).expect("constant bounds"),
         statuses: Vec::new(),
         transport_errors: 0,
@@ -302,15 +310,47 @@ fn connection(
             Err(_) => seen.transport_errors += 1,
         }
         let done = Instant::now();
-        seen.hists[op.kind as usize]
-            .saturating_record(done.saturating_duration_since(due).as_nanos().max(1) as u64);
+        let from_due = done.saturating_duration_since(due).as_nanos().max(1) as u64;
+        seen.hists[op.kind as usize].saturating_record(from_due);
+        seen.corrected.saturating_record(from_due);
+        seen.uncorrected
+            .saturating_record(done.saturating_duration_since(sent).as_nanos().max(1) as u64);
         seen.done_at.push(done.saturating_duration_since(start));
     }
     Ok(seen)
 }
 
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 100_000_000_000, 3).expect("constant bounds")
+}
+
+/// Latency quantiles of every request, ns.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Quantiles {
+    pub p50: u64,
+    pub p99: u64,
+    pub p999: u64,
+    pub max: u64,
+}
+
+impl Quantiles {
+    fn of(h: &Histogram<u64>) -> Quantiles {
+        Quantiles {
+            p50: h.value_at_quantile(0.5),
+            p99: h.value_at_quantile(0.99),
+            p999: h.value_at_quantile(0.999),
+            max: h.max(),
+        }
+    }
+}
+
 /// What a load run measured.
 pub struct LoadOutcome {
+    /// Every request's latency from its due time (open loop: no coordinated
+    /// omission; closed loop: the same as `uncorrected`).
+    pub corrected: Quantiles,
+    /// Every request's latency from the moment it was actually sent.
+    pub uncorrected: Quantiles,
     pub file: RunFile,
     pub statuses: Vec<(u16, u64)>,
     pub transport_errors: u64,
@@ -343,6 +383,8 @@ pub fn run(plan: LoadPlan) -> Result<LoadOutcome, String> {
     );
     let file = run_file(&plan, workload, store, &merged);
     Ok(LoadOutcome {
+        corrected: Quantiles::of(&merged.corrected),
+        uncorrected: Quantiles::of(&merged.uncorrected),
         file,
         statuses: merged.statuses,
         transport_errors: merged.transport_errors,
@@ -382,6 +424,8 @@ fn drive_connections(plan: &LoadPlan, streams: &[Stream]) -> Result<Vec<Seen>, S
 /// What every connection saw, added up.
 struct Merged {
     hists: [Histogram<u64>; workload::KINDS],
+    corrected: Histogram<u64>,
+    uncorrected: Histogram<u64>,
     lateness: Histogram<u64>,
     statuses: Vec<(u16, u64)>,
     transport_errors: u64,
@@ -403,6 +447,8 @@ impl Merged {
     fn of(seen: Vec<Seen>) -> Merged {
         let mut m = Merged {
             hists: new_histograms(),
+            corrected: histogram(),
+            uncorrected: histogram(),
             lateness: Histogram::<u64>::new_with_bounds(1, 100_000_000_000, 3)
                 .expect("constant bounds"),
             statuses: Vec::new(),
@@ -414,6 +460,8 @@ impl Merged {
                 let _ = into.add(from);
             }
             let _ = m.lateness.add(&s.lateness);
+            let _ = m.corrected.add(&s.corrected);
+            let _ = m.uncorrected.add(&s.uncorrected);
             for (code, n) in s.statuses {
                 match m.statuses.iter_mut().find(|(c, _)| *c == code) {
                     Some((_, k)) => *k += n,

@@ -102,3 +102,54 @@ fn refuses_what_is_not_a_loopback_server() {
         load::health("127.0.0.1:1".parse().expect("addr")).expect_err("nothing listens on port 1");
     assert!(err.contains("cannot connect"), "{err}");
 }
+
+#[test]
+fn a_sweep_climbs_the_ladder_and_reports_its_knee() {
+    use load::sweep::{SweepPlan, sweep};
+    let store = store_dense::DenseStore::new();
+    task_api::prefill(&store, 500);
+    let server = task_api::spawn_background(
+        "127.0.0.1:0".parse().expect("addr"),
+        task_api::router(store, "dense"),
+    )
+    .expect("server starts");
+    let mut base = plan(server.addr, None, Mix::SEED);
+    base.duration = Duration::from_millis(300);
+    // Rates any machine sustains, and a target no loopback request misses:
+    // every step passes, so the sweep stops at its maximum rate.
+    let easy = sweep(&SweepPlan {
+        base: base.clone(),
+        start: 50.0,
+        factor: 2.0,
+        max_rate: 200.0,
+        target_p99: Duration::from_secs(5),
+    })
+    .expect("sweep runs");
+    let rates: Vec<f64> = easy.steps.iter().map(|s| s.rate).collect();
+    assert_eq!(rates, [50.0, 100.0, 200.0]);
+    assert!(
+        easy.steps.iter().all(|s| s.failed.is_none()),
+        "{:?}",
+        easy.steps
+    );
+    assert_eq!(easy.knee, Some(200.0));
+    assert!(easy.stopped.contains("maximum"), "{}", easy.stopped);
+    assert_eq!(easy.store, "dense");
+    for s in &easy.steps {
+        // Uncorrected latency starts later than corrected: never above it.
+        assert!(s.uncorrected.p50 <= s.corrected.p50 + 1_000, "{s:?}");
+        assert!(s.corrected.p99 >= s.corrected.p50);
+    }
+    // A target nothing meets: the first step fails, there is no knee.
+    let impossible = sweep(&SweepPlan {
+        base,
+        start: 50.0,
+        factor: 2.0,
+        max_rate: 200.0,
+        target_p99: Duration::from_nanos(1),
+    })
+    .expect("sweep runs");
+    assert_eq!(impossible.steps.len(), 1);
+    assert_eq!(impossible.knee, None);
+    assert!(impossible.stopped.contains("p99"), "{}", impossible.stopped);
+}

@@ -125,10 +125,10 @@ pub struct Memory {
     /// (milliseconds after the last delete, heap per live task then), the
     /// churn thread alive and idle: what deferred reclamation still holds.
     pub held_after: Vec<(u64, f64)>,
-    /// The highest heap per task: the exact peak of the phase thread's own
-    /// allocations (a resize holds the old and the new table at once), or,
-    /// if higher, the totals sampled every 4,096 steps (stores that work on
-    /// threads of their own).
+    /// The highest heap per task: for a store that works on the phase's
+    /// thread alone, the exact high-water mark of that thread's allocations
+    /// (a resize holds the old and the new table at once); for a store with
+    /// threads of its own, the heap sampled every 4,096 steps.
     pub peak: f64,
 }
 

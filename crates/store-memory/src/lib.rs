@@ -115,3 +115,38 @@ impl TaskStore for MemoryStore {
         self.tasks.read().len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use task_model::{NewTask, Timestamp};
+
+    #[test]
+    fn insert_at_stores_under_the_callers_id() {
+        // The shard store assigns ids itself and places each task in the
+        // memory store its id routes to, through insert_at.
+        let store = MemoryStore::new();
+        let task = Arc::new(
+            NewTask {
+                title: "placed".into(),
+                ..Default::default()
+            }
+            .validate_at(Timestamp(0))
+            .expect("valid")
+            .into_task(TaskId(42)),
+        );
+        store.insert_at(task.clone());
+        assert_eq!(store.get(TaskId(42)), Some(task));
+        assert_eq!(store.len(), 1);
+        // The store's own counter is untouched: its next create is id 1.
+        let made = store.create(
+            NewTask {
+                title: "made".into(),
+                ..Default::default()
+            }
+            .validate_at(Timestamp(0))
+            .expect("valid"),
+        );
+        assert_eq!(made.id, TaskId(1));
+    }
+}

@@ -215,7 +215,24 @@ mod tests {
         unit.set(TaskId(77), task.clone());
         assert_eq!(unit.get(TaskId(77)), Some(task));
         assert_eq!(unit.len(), 1);
+        assert!(!unit.is_empty(), "a unit holding a task is not empty");
+        let mut walked = Vec::new();
+        unit.for_each_arc(|t| walked.push(t.id));
+        assert_eq!(walked, [TaskId(77)], "the walk visits what the unit holds");
         assert!(unit.remove(TaskId(77)).is_some());
         assert!(unit.is_empty());
+    }
+
+    #[test]
+    fn ids_route_by_their_low_bits() {
+        let store = ShardUnitStore::with_shards_and_capacity(8, 0);
+        assert_eq!(store.shards().len(), 8);
+        for (id, shard) in [(1, 1), (2, 2), (7, 7), (8, 0), (9, 1), (15, 7)] {
+            assert_eq!(store.shard_of(TaskId(id)), shard, "id {id}");
+        }
+        // 5 shards round up to 8: the mask stays a power of two minus one.
+        let rounded = ShardUnitStore::with_shards_and_capacity(5, 0);
+        assert_eq!(rounded.shards().len(), 8);
+        assert_eq!(rounded.shard_of(TaskId(13)), 5);
     }
 }

@@ -112,6 +112,28 @@ fn bad_input_is_refused_with_a_clear_message() {
         "not a loopback address",
     );
     refuses(
+        &[
+            "load",
+            "--url",
+            "http://127.0.0.1:1",
+            "--sweep",
+            "--sweep-factor",
+            "1",
+        ],
+        "--sweep-factor must be from 1.01 to 10",
+    );
+    refuses(
+        &[
+            "load",
+            "--url",
+            "http://127.0.0.1:1",
+            "--sweep",
+            "--target-p99",
+            "soon",
+        ],
+        "not a duration",
+    );
+    refuses(
         &["load", "--url", "http://127.0.0.1:1", "--connections", "0"],
         "--connections must be 1 to",
     );

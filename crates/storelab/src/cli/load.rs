@@ -37,6 +37,24 @@ pub(super) struct LoadArgs {
     keys: Option<u32>,
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Sweep the open-loop rate: from --sweep-start, times --sweep-factor
+    /// per step (each step lasts --duration), until the corrected p99
+    /// passes --target-p99, a request fails, or the server falls behind;
+    /// reports the knee (the highest rate sustained under the target).
+    #[arg(long, conflicts_with = "rate")]
+    sweep: bool,
+    /// The sweep's first rate, requests per second.
+    #[arg(long, default_value_t = 5000.0)]
+    sweep_start: f64,
+    /// Each step's rate over the previous one's.
+    #[arg(long, default_value_t = 1.25)]
+    sweep_factor: f64,
+    /// The sweep's highest rate.
+    #[arg(long, default_value_t = 200_000.0)]
+    max_rate: f64,
+    /// The p99 (from each request's due time) a sweep step must stay under.
+    #[arg(long, default_value = "1ms")]
+    target_p99: String,
     /// Result file (JSON, the run schema; `storelab report` renders it).
     #[arg(long, default_value = "target/storelab/last-load.json")]
     out: PathBuf,
@@ -57,6 +75,9 @@ pub(super) fn load(args: LoadArgs) -> Result<(), Failure> {
     {
         return Err(format!("--rate must be above 0 and at most {}", load::MAX_RATE).into());
     }
+    if args.sweep {
+        sweep_target(&args)?;
+    }
     let mix = args.mix.parse::<Mix>()?;
     let dist = args.dist.parse::<KeyDist>()?;
     storelab_results::check_writable(&args.out)?;
@@ -67,7 +88,7 @@ pub(super) fn load(args: LoadArgs) -> Result<(), Failure> {
             u32::try_from(tasks).unwrap_or(u32::MAX).max(1)
         }
     };
-    let outcome = load::run(LoadPlan {
+    let plan = LoadPlan {
         addr,
         rate: args.rate,
         duration,
@@ -81,9 +102,92 @@ pub(super) fn load(args: LoadArgs) -> Result<(), Failure> {
             seed: args.seed,
             stream_len: 0,
         },
-    })?;
+    };
+    if args.sweep {
+        return sweep(&args, plan);
+    }
+    let outcome = load::run(plan)?;
     outcome.file.write(&args.out)?;
     print_load(&args, duration, &outcome);
+    Ok(())
+}
+
+/// The sweep's options, validated (before anything connects); returns the
+/// p99 target.
+fn sweep_target(args: &LoadArgs) -> Result<Duration, Failure> {
+    let target_p99 = parse_duration(&args.target_p99)?;
+    let rates_ok = |r: f64| r.is_finite() && r > 0.0 && r <= storelab_load::MAX_RATE;
+    if !(rates_ok(args.sweep_start) && rates_ok(args.max_rate) && args.sweep_start <= args.max_rate)
+    {
+        return Err(format!(
+            "--sweep-start and --max-rate must be above 0 and at most {}, the start no higher than the maximum",
+            storelab_load::MAX_RATE
+        )
+        .into());
+    }
+    if !(args.sweep_factor.is_finite() && args.sweep_factor >= 1.01 && args.sweep_factor <= 10.0) {
+        return Err("--sweep-factor must be from 1.01 to 10".into());
+    }
+    Ok(target_p99)
+}
+
+/// `--sweep`: validated, run, written, printed.
+fn sweep(args: &LoadArgs, base: storelab_load::LoadPlan) -> Result<(), Failure> {
+    use storelab_load::sweep::{self, SweepPlan};
+    let target_p99 = sweep_target(args)?;
+    let result = sweep::sweep(&SweepPlan {
+        base,
+        start: args.sweep_start,
+        factor: args.sweep_factor,
+        max_rate: args.max_rate,
+        target_p99,
+    })?;
+    let json = serde_json::to_string_pretty(&result).map_err(|e| e.to_string())?;
+    std::fs::write(&args.out, json + "\n")
+        .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
+    println!(
+        "storelab load {} --sweep · store {} · {} connections · {} s per step · {} · target p99 {}",
+        args.url,
+        result.store,
+        result.connections,
+        result.step_seconds,
+        result.mix,
+        table::duration_ns(result.target_p99_ns as f64)
+    );
+    let mut t = table::Table::new(&[
+        "rate",
+        "achieved",
+        "p50 corrected",
+        "p99 corrected",
+        "p99 uncorrected",
+        "p99.9 corrected",
+        "errors",
+        "step",
+    ]);
+    for s in &result.steps {
+        let d = |v: u64| table::duration_ns(v as f64);
+        t.row(vec![
+            format!("{:.0}", s.rate),
+            format!("{:.0}", s.achieved),
+            d(s.corrected.p50),
+            d(s.corrected.p99),
+            d(s.uncorrected.p99),
+            d(s.corrected.p999),
+            s.errors.to_string(),
+            s.failed.clone().unwrap_or_else(|| "passed".into()),
+        ]);
+    }
+    print!("{}", t.text());
+    println!(
+        "knee: {}; stopped {}. corrected: from each request's due time; uncorrected: from its send time.",
+        result
+            .knee
+            .map_or("none (the first step failed)".into(), |k| format!(
+                "{k:.0} req/s"
+            )),
+        result.stopped
+    );
+    println!("results: {}", args.out.display());
     Ok(())
 }
 

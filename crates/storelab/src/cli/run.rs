@@ -364,7 +364,15 @@ pub(super) fn run(args: RunArgs, yours: Vec<bench_harness::Entry>) -> Result<(),
         )
         .into());
     }
-    let ops = args.ops.or(spec.fresh_ops);
+    // conc-map-bench runs 0.75 x capacity operations, which is the prefill:
+    // a --keys of its own moves both.
+    let ops = args.ops.or(spec.fresh_ops.map(|ops| {
+        if args.keys.is_some() && spec.keys > 0 {
+            u64::from(keys)
+        } else {
+            ops
+        }
+    }));
     let capacity = match (args.keys, spec.capacity) {
         // An explicit --keys resizes the table with it, keeping the ratio.
         (Some(k), Some(c)) if spec.keys > 0 => {

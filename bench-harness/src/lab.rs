@@ -240,7 +240,7 @@ fn make_live(plan: &Plan, bench: &mut dyn Bench) {
     let w = &plan.workload;
     if w.mix.live() {
         let lanes = *plan.threads.iter().max().unwrap_or(&1);
-        bench.go_live(w.keys, lanes, w.mix.create);
+        bench.go_live(w.keys, lanes, &w.mix);
     }
 }
 

@@ -41,25 +41,27 @@
 //!   bustle does), so no two threads ever delete the same task and a delete
 //!   never misses unless the lane is empty;
 //! - a read, update or read-modify-write carries an offset `o` drawn from
-//!   its distribution (the workload crate) and asks for `newest - o`, where
-//!   `newest` is the newest id the lane knows was created (the last
-//!   prefilled id, its own creates, the others' as published). Ids only
-//!   grow, so the hot end follows the creates of every thread, and hot tasks
-//!   are shared between threads as in the fixed key space;
+//!   its distribution (the workload crate) and asks for `top - o`, where
+//!   `top` is the lowest newest id that the lanes running now have published:
+//!   every id up to it is fully created (a lane's own newest id may sit
+//!   above another thread's create in flight, as YCSB's latest distribution
+//!   counts from acknowledged inserts). Ids only grow, so the hot end
+//!   follows the creates of every thread, and hot tasks are shared between
+//!   threads as in the fixed key space;
 //! - once per batch (at most 1,024 operations) a lane publishes its oldest
 //!   and newest ids in its own cache-padded slot and reads the others'
-//!   ([`LiveKeys`]): `newest` becomes the newest any lane created, and
-//!   offsets that would reach below the highest oldest (ids below it may be
-//!   deleted) wrap into the live window. That is the only shared state,
+//!   ([`LiveKeys`]): offsets that would reach below the highest oldest (ids
+//!   below it may be deleted), plus a guard band of two batches per lane
+//!   (what owners may have deleted since they published), wrap into the
+//!   live window. That is the only shared state,
 //!   touched once per batch, never per operation.
 //!
-//! A keyed operation then misses only in a real race: an id another thread's
-//! create has taken but not yet inserted, or a task its owner deleted in the
-//! current batch, before publishing. Misses are counted per cell and shown.
+//! A keyed operation then misses only in a real race: a task its owner
+//! deleted in the current batch, before publishing. Misses are counted per cell and shown.
 
 use std::collections::VecDeque;
 use std::hint::black_box;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier, Mutex, MutexGuard, PoisonError};
 
 use crossbeam_utils::CachePadded;
@@ -70,7 +72,7 @@ use task_model::{NewTask, TaskDraft, TaskId, TaskPatch, TaskStore, Timestamp};
 
 use crate::measure::alloc;
 use storelab_results::new_histograms;
-use workload::{KINDS, OpKind, ReadMode, Stream};
+use workload::{KINDS, Mix, OpKind, ReadMode, Stream};
 
 /// What a loop over operations found, beside its timing.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -140,9 +142,17 @@ impl WorkQueue {
 pub struct Lane {
     /// The ids this lane owns, oldest (lowest) first.
     own: VecDeque<u32>,
-    /// The newest id this lane knows was created: its own creates, and
-    /// every lane's as last published.
+    /// The newest id this lane created (the last prefilled one at first).
     newest: u32,
+    /// The top of the window: the lowest newest id that any lane running
+    /// now has published. Every id at or below it is fully created: each
+    /// running lane's creates up to its published newest have returned, and
+    /// a lane that is not running creates nothing. (A lane's own newest may
+    /// sit above another lane's create in flight, whose id the counter gave
+    /// out earlier but whose insert has not happened yet; YCSB's latest
+    /// distribution counts from the acknowledged inserts for the same
+    /// reason.)
+    top: u32,
     /// The lowest id that every lane's published oldest says is alive.
     bottom: u32,
     /// The last id this lane deleted (0: none yet).
@@ -156,12 +166,12 @@ impl Lane {
     #[inline(always)]
     fn target(&self, offset: u32) -> u32 {
         let bottom = self.bottom.max(1);
-        if self.newest < bottom {
-            return self.newest.max(1);
+        if self.top < bottom {
+            return self.top.max(1);
         }
-        let span = self.newest - bottom + 1;
+        let span = self.top - bottom + 1;
         let offset = if offset < span { offset } else { offset % span };
-        self.newest - offset
+        self.top - offset
     }
 
     #[inline(always)]
@@ -192,7 +202,9 @@ impl Lane {
         }
     }
 
-    /// Publishes this lane's oldest and newest ids and reads every lane's.
+    /// Publishes this lane's oldest and newest ids and reads every lane's:
+    /// the bottom is the highest oldest of all lanes, the top the lowest
+    /// newest of the lanes running now.
     #[inline]
     fn refresh(&mut self, keys: &LiveKeys, me: usize) {
         // Relaxed: the slots steer which ids are asked for, nothing more; a
@@ -200,25 +212,45 @@ impl Lane {
         // so no ordering with the store's own writes is needed. Each slot
         // packs (oldest << 32 | newest), so one store publishes both.
         let packed = (u64::from(self.frontier()) << 32) | u64::from(self.newest);
-        keys.slots[me].store(packed, Ordering::Relaxed);
+        keys.slots[me].packed.store(packed, Ordering::Relaxed);
+        let (mut top, mut oldest) = (self.newest, 0);
         for slot in keys.slots.iter() {
-            let v = slot.load(Ordering::Relaxed);
-            self.bottom = self.bottom.max((v >> 32) as u32);
-            self.newest = self.newest.max(v as u32);
+            let v = slot.packed.load(Ordering::Relaxed);
+            oldest = oldest.max((v >> 32) as u32);
+            if slot.running.load(Ordering::Relaxed) {
+                top = top.min(v as u32);
+            }
         }
+        self.bottom = self.bottom.max(oldest.saturating_add(keys.guard));
+        self.top = top;
     }
+}
+
+/// What a lane publishes, in a cache line of its own.
+struct Slot {
+    /// (oldest << 32 | newest) ids, as the lane last published them.
+    packed: AtomicU64,
+    /// Whether a thread is running the lane now (between its pass's start
+    /// and end).
+    running: AtomicBool,
 }
 
 /// The lanes of one store's live key space, kept across its passes.
 pub struct LiveKeys {
     lanes: Box<[CachePadded<Mutex<Lane>>]>,
-    /// Each lane's (oldest << 32 | newest) ids, as it last published them.
-    slots: Box<[CachePadded<AtomicU64>]>,
+    slots: Box<[CachePadded<Slot>]>,
+    /// Ids above the highest published oldest that reads leave alone: the
+    /// oldest tasks, which their owners may have deleted since they last
+    /// published (at most a batch of deletes each). Zero where the mix does
+    /// not delete.
+    guard: u32,
 }
 
 impl LiveKeys {
-    /// `lanes` lanes over the prefilled ids `1..=keys`, dealt round robin.
-    pub fn new(keys: u32, lanes: usize) -> LiveKeys {
+    /// `lanes` lanes over the prefilled ids `1..=keys`, dealt round robin;
+    /// `deletes`: whether the mix deletes (then reads keep a guard band
+    /// above the published oldest ids, see [`LiveKeys::guard`]).
+    pub fn new(keys: u32, lanes: usize, deletes: bool) -> LiveKeys {
         let lanes = lanes.max(1);
         let mut own: Vec<VecDeque<u32>> = (0..lanes)
             .map(|_| VecDeque::with_capacity(keys as usize / lanes + 1))
@@ -231,16 +263,28 @@ impl LiveKeys {
             .map(|own| Lane {
                 own,
                 newest: keys,
+                top: keys,
                 bottom: 0,
                 last_deleted: 0,
             })
             .collect();
+        let guard = if deletes {
+            // A lane deletes at most one batch (1,024 operations) past what
+            // it published; its ids are about one in `lanes` of the ids.
+            2 * 1024 * lanes.len() as u32
+        } else {
+            0
+        };
         LiveKeys {
+            guard,
             slots: lanes
                 .iter()
                 .map(|l| {
                     let packed = (u64::from(l.frontier()) << 32) | u64::from(l.newest);
-                    CachePadded::new(AtomicU64::new(packed))
+                    CachePadded::new(Slot {
+                        packed: AtomicU64::new(packed),
+                        running: AtomicBool::new(false),
+                    })
                 })
                 .collect(),
             lanes: lanes
@@ -268,11 +312,21 @@ impl LiveKeys {
     fn lane(&self, t: usize, creates: usize) -> MutexGuard<'_, Lane> {
         // Each lane is locked by one thread per pass, so this never waits;
         // a poisoned lane (a panicked pass) is still a consistent deque.
-        let mut lane = self.lanes[t % self.lanes.len()]
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let t = t % self.lanes.len();
+        let mut lane = self.lanes[t].lock().unwrap_or_else(PoisonError::into_inner);
         lane.own.reserve(creates);
+        // Relaxed, as the slots' ids: the flag only decides whose newest
+        // bounds the window; the pass's start barrier orders it before any
+        // other lane's first refresh.
+        self.slots[t].running.store(true, Ordering::Relaxed);
         lane
+    }
+
+    /// Lane `t`'s pass is over: it creates nothing until its next one.
+    fn release(&self, t: usize) {
+        self.slots[t % self.slots.len()]
+            .running
+            .store(false, Ordering::Relaxed);
     }
 
     /// Which prefilled ids `1..=keys` no lane holds any more (deleted).
@@ -326,11 +380,19 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// Once per batch: publish and read the lanes' oldest ids.
+    /// Once per batch: publish and read the lanes' oldest and newest ids.
     #[inline]
     fn refresh(&mut self) {
         if let Some((lane, keys, me)) = &mut self.lane {
             lane.refresh(keys, *me);
+        }
+    }
+}
+
+impl Drop for Ctx<'_> {
+    fn drop(&mut self) {
+        if let Some((_, keys, me)) = &self.lane {
+            keys.release(*me);
         }
     }
 }
@@ -545,8 +607,8 @@ pub trait Bench: Send + Sync {
     fn audit(&self, keys: u32, maybe_deleted: &[bool]) -> Result<(), String>;
     /// Makes the key space live (module doc) over the prefilled `1..=keys`,
     /// with `lanes` lanes (the most threads any pass will use), for a mix
-    /// with `create_pct` percent creates. Call once, after [`Bench::prefill`].
-    fn go_live(&mut self, keys: u32, lanes: usize, create_pct: u8);
+    /// with `mix`. Call once, after [`Bench::prefill`].
+    fn go_live(&mut self, keys: u32, lanes: usize, mix: &Mix);
     /// How many tasks the lanes hold (the live tasks), in a live key space.
     fn live_len(&self) -> Option<usize>;
 }
@@ -937,9 +999,9 @@ impl<S: TaskStore + 'static> Bench for Benched<S> {
         }
     }
 
-    fn go_live(&mut self, keys: u32, lanes: usize, create_pct: u8) {
-        self.live = Some(Box::new(LiveKeys::new(keys, lanes)));
-        self.create_pct = create_pct;
+    fn go_live(&mut self, keys: u32, lanes: usize, mix: &Mix) {
+        self.live = Some(Box::new(LiveKeys::new(keys, lanes, mix.deletes())));
+        self.create_pct = mix.create;
     }
 
     fn live_len(&self) -> Option<usize> {
@@ -967,7 +1029,7 @@ mod tests {
 
     #[test]
     fn lanes_deal_the_prefill_round_robin_and_track_the_newest() {
-        let keys = LiveKeys::new(10, 3);
+        let keys = LiveKeys::new(10, 3, false);
         let own: Vec<Vec<u32>> = keys
             .lanes
             .iter()
@@ -979,33 +1041,44 @@ mod tests {
         assert_eq!(lane.newest, 10);
         lane.created(TaskId(11));
         assert_eq!((lane.newest, lane.own.back().copied()), (11, Some(11)));
-        // Offsets count down from the newest.
-        assert_eq!(lane.target(0), 11);
-        assert_eq!(lane.target(3), 8);
+        // Offsets count down from the top, which a lane's own create does
+        // not move before it publishes.
+        assert_eq!(lane.target(0), 10);
+        assert_eq!(lane.target(3), 7);
         assert_eq!(lane.take_oldest(), Some(2)); // lane 1 deletes 2
         assert_eq!(lane.bottom, 5, "its own frontier moves at once");
         lane.refresh(&keys, 1);
         drop(lane);
-        // Lane 0 learns lane 1's newest (11) and every lane's oldest
-        // (1, 5, 3): ids below 5 may be deleted.
+        // Lane 0 learns every lane's oldest (1, 5, 3): ids below 5 may be
+        // deleted. Lanes 0 and 1 are running: the top is the lower of their
+        // newest (10, 11), so lane 1's create of 11 is read once lane 0 has
+        // created past it.
         let mut lane = keys.lane(0, 0);
         lane.refresh(&keys, 0);
-        assert_eq!((lane.bottom, lane.newest), (5, 11));
+        assert_eq!((lane.bottom, lane.top), (5, 10));
+        lane.created(TaskId(12));
+        lane.refresh(&keys, 0);
+        assert_eq!(lane.top, 11);
         // An offset past the window wraps inside it: window 5..=11.
         assert_eq!(lane.target(2), 9);
-        assert_eq!(lane.target(8), 10, "8 mod 7 = 1 below the newest");
+        assert_eq!(lane.target(8), 10, "8 mod 7 = 1 below the top");
+        // Lane 1's pass ends: it creates nothing now, so only lane 0 bounds
+        // the top.
+        keys.release(1);
+        lane.refresh(&keys, 0);
+        assert_eq!(lane.top, 12);
         drop(lane);
         let deleted = keys.deleted_prefill(10);
         assert!(deleted[2] && !deleted[1] && !deleted[10] && !deleted[0]);
         assert_eq!(deleted.iter().filter(|d| **d).count(), 1);
         let sample = keys.sample(100);
-        assert_eq!(sample.len(), 10, "every held id, when fewer than asked");
-        assert!(!sample.contains(&2) && sample.contains(&11));
+        assert_eq!(sample.len(), 11, "every held id, when fewer than asked");
+        assert!(!sample.contains(&2) && sample.contains(&11) && sample.contains(&12));
     }
 
     #[test]
     fn a_drained_lane_still_bounds_the_window() {
-        let keys = LiveKeys::new(4, 2); // lane 0: 1, 3; lane 1: 2, 4
+        let keys = LiveKeys::new(4, 2, false); // lane 0: 1, 3; lane 1: 2, 4
         let mut lane = keys.lane(0, 0);
         assert_eq!(lane.take_oldest(), Some(1));
         assert_eq!(lane.take_oldest(), Some(3));
@@ -1013,14 +1086,25 @@ mod tests {
         // It owns nothing, but everything it owned up to 3 is gone.
         assert_eq!(lane.frontier(), 4);
         lane.refresh(&keys, 0);
-        assert_eq!(lane.bottom, 4);
+        assert_eq!((lane.bottom, lane.top), (4, 4));
         assert_eq!(lane.target(0), 4);
         assert_eq!(lane.target(1), 4, "the window is 4..=4");
     }
 
     #[test]
+    fn where_the_mix_deletes_reads_keep_a_guard_above_the_oldest() {
+        let keys = LiveKeys::new(100_000, 2, true);
+        assert_eq!(keys.guard, 4096);
+        let mut lane = keys.lane(0, 0);
+        lane.refresh(&keys, 0);
+        // Oldest ids published: 1 and 2; the window starts 4,096 above.
+        assert_eq!(lane.bottom, 2 + 4096);
+        assert!((0..200_000).all(|o| lane.target(o) >= 4098));
+    }
+
+    #[test]
     fn an_empty_key_space_asks_for_an_id_that_misses() {
-        let keys = LiveKeys::new(0, 1);
+        let keys = LiveKeys::new(0, 1, false);
         let lane = keys.lane(0, 0);
         assert_eq!(lane.target(0), 1);
         drop(lane); // the lanes' own readers lock every lane

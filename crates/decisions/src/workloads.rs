@@ -175,6 +175,32 @@ fn family(files: &[(&str, RunFile)]) -> String {
             );
         }
     }
+    let missed: Vec<String> = files
+        .iter()
+        .flat_map(|(label, f)| {
+            f.cells
+                .iter()
+                .filter(|c| c.misses > 0 && rankable(f, c))
+                .map(move |c| {
+                    format!(
+                        "{label} `{}` x{}: {:.1}{}",
+                        c.store,
+                        c.threads,
+                        miss_rate(c),
+                        if c.unfair() { " †" } else { "" }
+                    )
+                })
+        })
+        .collect();
+    if files.iter().any(|(_, f)| f.workload.mix.live()) {
+        s += "\nMisses per million operations (live key space), cells that had any: ";
+        s += &if missed.is_empty() {
+            "none".to_owned()
+        } else {
+            missed.join(", ")
+        };
+        s += ".\n";
+    }
     s += "\nReproduce: ";
     s += &files
         .iter()
@@ -245,24 +271,32 @@ pub(crate) fn section_write_heavy(r: &mut Results) -> Result<String, String> {
         };
         let _ = writeln!(s, "| {} | {} | {} |", st.name, rate(1), rate(2));
     }
-    let worst = file
-        .cells
-        .iter()
-        .filter(|c| rankable(file, c))
-        .map(|c| {
-            let ops: u64 = c.samples.iter().map(|x| x.total_ops).sum();
-            c.misses as f64 * 1e6 / ops.max(1) as f64
-        })
-        .fold(0.0, f64::max);
+    let worst = |fair: bool| {
+        file.cells
+            .iter()
+            .filter(|c| rankable(file, c) && c.unfair() != fair)
+            .map(miss_rate)
+            .fold(0.0, f64::max)
+    };
+    let (fair, unfair) = (worst(true), worst(false));
     let _ = write!(
         s,
-        "\nThe worst cell misses {worst:.2} keyed operations per million ({}).",
-        match rules::misses_near_zero(worst) {
-            true => "**near zero**: a miss is a race with a create or a delete in flight",
+        "\nThe worst fair cell misses {fair:.2} keyed operations per million ({}). Cells where a \
+         thread starved (†) may miss more (here up to {unfair:.2} per million): a stalled \
+         thread resumes with a view of the other lanes' deletes from before its stall, and \
+         reads tasks deleted meanwhile.",
+        match rules::misses_near_zero(fair) {
+            true => "**near zero**: a miss is a read racing a delete",
             false => "**not near zero**: the live key space is not doing its job",
         }
     );
     Ok(s)
+}
+
+/// Misses per million operations of a cell's timed repetitions.
+fn miss_rate(c: &Cell) -> f64 {
+    let ops: u64 = c.samples.iter().map(|x| x.total_ops).sum();
+    c.misses as f64 * 1e6 / ops.max(1) as f64
 }
 
 /// Latency of one operation kind in a cell, or "-".

@@ -97,7 +97,7 @@ pub(crate) fn lead_sentence(file: &RunFile, threads: usize) -> String {
         ""
     };
     format!(
-        "{} leads at {} ns/op; next {}, {} as slow: {verdict}{unfair}",
+        "{} leads at {} ns/op; next {}, per-round ratio over the leader {}: {verdict}{unfair}",
         who(l.leader),
         human(median_ns(l.leader)),
         who(l.runner_up),
@@ -154,8 +154,8 @@ fn family_table(files: &[(&str, RunFile)]) -> String {
         }
         s += "\n";
     }
-    s += "\nMedian ns/op over 10 interleaved repetitions, and in brackets over the column's \
-          fastest store (limits not ranked); † marks an unfair cell (a thread starved: the \
+    s += "\nMedian ns/op over 10 interleaved repetitions (for an even count, the mean of the \
+          middle two), and in brackets over the column's fastest store (limits not ranked); † marks an unfair cell (a thread starved: the \
           slowest thread's throughput under 0.6 of the fastest's).\n";
     s
 }
@@ -454,8 +454,8 @@ pub(crate) fn section_http_sweep(r: &mut Results) -> Result<String, String> {
          step; a step passes with no errors, at least {:.0}% of its rate answered, and a p99 \
          from each request's due time under {}. The knee is the last passing rate before the \
          first failing one. {} rounds, each sweep on a fresh server.\n\n\
-         | store | knee, median (req/s) | knees of the rounds | at the knee: p99 corrected | p99 uncorrected | first failing step: p99 corrected | p99 uncorrected |\n\
-         |---|---:|---|---:|---:|---:|---:|\n",
+         | store | knee, median (req/s) | knees of the rounds | at the knee: p99 corrected | p99 uncorrected | first failing step: p99 corrected | p99 uncorrected | client lateness p99 |\n\
+         |---|---:|---|---:|---:|---:|---:|---:|\n",
         first.connections,
         first.step_seconds,
         first.mix,
@@ -489,7 +489,7 @@ pub(crate) fn section_http_sweep(r: &mut Results) -> Result<String, String> {
         let fail_step = |s: &Sweep| s.steps.iter().find(|st| st.failed.is_some()).cloned();
         let _ = writeln!(
             s,
-            "| {name} | {:.0} | {} | {} | {} | {} | {} |",
+            "| {name} | {:.0} | {} | {} | {} | {} | {} | {} |",
             median(&k),
             k.iter()
                 .map(|v| format!("{v:.0}"))
@@ -499,6 +499,7 @@ pub(crate) fn section_http_sweep(r: &mut Results) -> Result<String, String> {
             at(&|s| knee_step(s).map(|st| st.uncorrected.p99)),
             at(&|s| fail_step(s).map(|st| st.corrected.p99)),
             at(&|s| fail_step(s).map(|st| st.uncorrected.p99)),
+            at(&|s| fail_step(s).map(|st| st.lateness_p99_ns)),
         );
     }
     let spread = |name: &str| {
@@ -527,7 +528,9 @@ pub(crate) fn section_http_sweep(r: &mut Results) -> Result<String, String> {
         );
     }
     s += "\n\nThe uncorrected columns are what a client that waits for each answer reports; the \
-          corrected ones charge a request for the time it waited behind a stalled one. \
+          corrected ones charge a request for the time it waited behind a stalled one, or \
+          behind the load client itself: the last column is how late the client sent its \
+          requests at the first failing step (medians over the rounds). \
           Reproduce: `scripts/http-sweep` (or one server: `storelab load --sweep --url URL \
           --duration 2s --connections 8`).";
     Ok(s)

@@ -23,15 +23,20 @@ fn plan(addr: std::net::SocketAddr, rate: Option<f64>, mix: Mix) -> LoadPlan {
     }
 }
 
-#[test]
-fn bounded_load_runs_report_throughput_and_no_errors() {
+/// A `dense` store of 500 tasks served on a loopback port.
+fn dense_server() -> task_api::Background {
     let store = store_dense::DenseStore::new();
     task_api::prefill(&store, 500);
-    let server = task_api::spawn_background(
+    task_api::spawn_background(
         "127.0.0.1:0".parse().expect("addr"),
         task_api::router(store, "dense"),
     )
-    .expect("server starts");
+    .expect("server starts")
+}
+
+#[test]
+fn bounded_load_runs_report_throughput_and_no_errors() {
+    let server = dense_server();
     assert_eq!(
         load::health(server.addr).expect("healthz"),
         ("dense".to_owned(), 500)
@@ -106,13 +111,7 @@ fn refuses_what_is_not_a_loopback_server() {
 #[test]
 fn a_sweep_climbs_the_ladder_and_reports_its_knee() {
     use load::sweep::{SweepPlan, sweep};
-    let store = store_dense::DenseStore::new();
-    task_api::prefill(&store, 500);
-    let server = task_api::spawn_background(
-        "127.0.0.1:0".parse().expect("addr"),
-        task_api::router(store, "dense"),
-    )
-    .expect("server starts");
+    let server = dense_server();
     let mut base = plan(server.addr, None, Mix::SEED);
     base.duration = Duration::from_millis(300);
     // Rates any machine sustains, and a target no loopback request misses:

@@ -53,11 +53,13 @@
 //!   ([`LiveKeys`]): offsets that would reach below the highest oldest (ids
 //!   below it may be deleted), plus a guard band of two batches per lane
 //!   (what owners may have deleted since they published), wrap into the
-//!   live window. That is the only shared state,
-//!   touched once per batch, never per operation.
+//!   live window. That is the only shared state, touched once per batch,
+//!   never per operation.
 //!
-//! A keyed operation then misses only in a real race: a task its owner
-//! deleted in the current batch, before publishing. Misses are counted per cell and shown.
+//! A keyed operation then misses only when its thread's view of the others'
+//! deletes is older than the guard band covers: a thread that stalled inside
+//! a batch resumes and reads a task deleted meanwhile, as a client holding a
+//! stale id would. Misses are counted per cell and shown.
 
 use std::collections::VecDeque;
 use std::hint::black_box;
@@ -138,7 +140,7 @@ impl WorkQueue {
 }
 
 /// One thread's share of a live key space (module doc, "A live key space").
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Lane {
     /// The ids this lane owns, oldest (lowest) first.
     own: VecDeque<u32>,
@@ -609,8 +611,6 @@ pub trait Bench: Send + Sync {
     /// with `lanes` lanes (the most threads any pass will use), for a mix
     /// with `mix`. Call once, after [`Bench::prefill`].
     fn go_live(&mut self, keys: u32, lanes: usize, mix: &Mix);
-    /// How many tasks the lanes hold (the live tasks), in a live key space.
-    fn live_len(&self) -> Option<usize>;
 }
 
 /// `updated_at` the audit's probe updates stamp: no workload writes it.
@@ -690,6 +690,18 @@ pub fn audit<S: TaskStore>(store: &S, keys: u32, maybe_deleted: &[bool]) -> Resu
 
 /// The description every prefilled task carries.
 pub const PREFILL_DESCRIPTION: &str = "prefilled by storelab";
+
+/// What the prefill sends for the task that will get id `id`: its own title
+/// ("task {id}", which the audit checks) and the prefill's description.
+fn prefill_draft(id: TaskId) -> TaskDraft {
+    NewTask {
+        title: format!("task {id}"),
+        description: Some(PREFILL_DESCRIPTION.into()),
+        completed: None,
+    }
+    .validate_at(Timestamp(1))
+    .expect("a valid generated title")
+}
 
 /// How a store maps an id to (its shard, the shard count).
 pub type ShardOf<S> = fn(&S, TaskId) -> (usize, usize);
@@ -795,15 +807,8 @@ impl<S: TaskStore + 'static> Bench for Benched<S> {
             if i % 4096 == 0 {
                 probe();
             }
-            let draft = NewTask {
-                title: format!("task {i}"),
-                description: Some(PREFILL_DESCRIPTION.into()),
-                completed: None,
-            }
-            .validate_at(Timestamp(1))
-            .expect("a valid generated title");
             let want = TaskId(u64::from(i));
-            let got = self.store.create(draft).id;
+            let got = self.store.create(prefill_draft(want)).id;
             if got != want {
                 return Err(format!(
                     "create #{i} returned id {got}; the harness needs a fresh store that assigns ids 1, 2, 3, ..."
@@ -937,15 +942,9 @@ impl<S: TaskStore + 'static> Bench for Benched<S> {
             }
             // Tasks like the prefill's (their own title and description),
             // so the heap per task before and after compares like for like.
-            let draft = NewTask {
-                title: format!("task {}", u64::from(keys) + step + 1),
-                description: Some(PREFILL_DESCRIPTION.into()),
-                completed: None,
-            }
-            .validate_at(Timestamp(1))
-            .expect("a valid generated title");
-            let id = self.store.create(draft).id;
-            missed += u64::from(id.get() != u64::from(keys) + step + 1);
+            let want = TaskId(u64::from(keys) + step + 1);
+            let id = self.store.create(prefill_draft(want)).id;
+            missed += u64::from(id != want);
             missed += u64::from(self.store.delete(TaskId(step + 1)).is_none());
         }
         probe();
@@ -1002,10 +1001,6 @@ impl<S: TaskStore + 'static> Bench for Benched<S> {
     fn go_live(&mut self, keys: u32, lanes: usize, mix: &Mix) {
         self.live = Some(Box::new(LiveKeys::new(keys, lanes, mix.deletes())));
         self.create_pct = mix.create;
-    }
-
-    fn live_len(&self) -> Option<usize> {
-        self.live.as_ref().map(|l| l.len())
     }
 }
 

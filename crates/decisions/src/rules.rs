@@ -60,15 +60,21 @@ pub fn at_least(ratio: &PairedRatio, factor: f64) -> Outcome {
     }
 }
 
-/// The most misses per million operations that a live key
-/// space may show and still be "near zero" (issue 12): a thousandth of a
-/// percent. Misses then are races with creates and deletes in flight, not a
-/// key space drifting into deleted ids (which missed millions of times).
+/// The most misses per million operations that a live key space may show
+/// and still be "near zero" (issue 12): a thousandth of a percent. Misses
+/// then are races with deletes in flight, not a key space drifting into
+/// deleted ids (which missed millions of times).
 pub const NEAR_ZERO_MISSES_PER_MILLION: f64 = 10.0;
 
-/// Whether a live key space's worst miss rate is near zero.
-pub fn misses_near_zero(per_million: f64) -> bool {
-    per_million.is_finite() && per_million <= NEAR_ZERO_MISSES_PER_MILLION
+/// Whether a cell's misses are near zero, judged on the one-sided 95% upper
+/// bound of its miss rate (the count is Poisson), not on the count seen: a
+/// cell holds when even that bound is at most
+/// [`NEAR_ZERO_MISSES_PER_MILLION`]. A cell too short to bound the rate that
+/// low does not hold.
+pub fn misses_near_zero(misses: u64, ops: u64) -> bool {
+    ops > 0
+        && storelab_stats::poisson_upper(misses, 0.95) * 1e6 / ops as f64
+            <= NEAR_ZERO_MISSES_PER_MILLION
 }
 
 /// Whether one store's sweep knees lie wholly above another's: the lowest
@@ -174,14 +180,18 @@ mod tests {
     }
 
     #[test]
-    fn misses_are_near_zero_up_to_ten_per_million() {
-        assert!(misses_near_zero(0.0));
-        assert!(misses_near_zero(9.9));
-        assert!(!misses_near_zero(10.1));
-        // The fixed key space's write-heavy cells missed about a third of
-        // their keyed operations.
-        assert!(!misses_near_zero(300_000.0));
-        assert!(!misses_near_zero(f64::NAN));
+    fn misses_are_near_zero_when_their_upper_bound_is() {
+        // None in ten million: the bound is 0.3 per million.
+        assert!(misses_near_zero(0, 10_000_000));
+        // 50 in ten million is 5 per million; the bound, about 6.4, holds.
+        assert!(misses_near_zero(50, 10_000_000));
+        // 95 in ten million is 9.5 seen, but the bound is above 10.
+        assert!(!misses_near_zero(95, 10_000_000));
+        // None in 100,000 operations cannot bound the rate under 10.
+        assert!(!misses_near_zero(0, 100_000));
+        // The fixed key space's write-heavy cells missed millions.
+        assert!(!misses_near_zero(3_000_000, 10_000_000));
+        assert!(!misses_near_zero(0, 0));
     }
 
     #[test]

@@ -258,7 +258,7 @@ fn connection(
         hists: new_histograms(),
         corrected: histogram(),
         uncorrected: histogram(),
-        lateness: Histogram::new_with_bounds(1, 100_000_000_000, 3).expect("constant bounds"),
+        lateness: histogram(),
         statuses: Vec::new(),
         transport_errors: 0,
         done_at: Vec::new(),
@@ -320,6 +320,8 @@ fn connection(
     Ok(seen)
 }
 
+/// A latency histogram with the bounds of every other one (1 ns to 100 s,
+/// 3 significant digits).
 fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 100_000_000_000, 3).expect("constant bounds")
 }
@@ -449,8 +451,7 @@ impl Merged {
             hists: new_histograms(),
             corrected: histogram(),
             uncorrected: histogram(),
-            lateness: Histogram::<u64>::new_with_bounds(1, 100_000_000_000, 3)
-                .expect("constant bounds"),
+            lateness: histogram(),
             statuses: Vec::new(),
             transport_errors: 0,
             done: Vec::new(),

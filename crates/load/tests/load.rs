@@ -114,8 +114,9 @@ fn a_sweep_climbs_the_ladder_and_reports_its_knee() {
     let server = dense_server();
     let mut base = plan(server.addr, None, Mix::SEED);
     base.duration = Duration::from_millis(300);
-    // Rates any machine sustains, and a target no loopback request misses:
-    // every step passes, so the sweep stops at its maximum rate.
+    // A generous target: whether each step passes depends on this
+    // machine's timing, so what is checked is the sweep's logic, not its
+    // outcome: the ladder, the stop, and the knee agreeing with the steps.
     let easy = sweep(&SweepPlan {
         base: base.clone(),
         start: 50.0,
@@ -125,19 +126,31 @@ fn a_sweep_climbs_the_ladder_and_reports_its_knee() {
     })
     .expect("sweep runs");
     let rates: Vec<f64> = easy.steps.iter().map(|s| s.rate).collect();
-    assert_eq!(rates, [50.0, 100.0, 200.0]);
     assert!(
-        easy.steps.iter().all(|s| s.failed.is_none()),
-        "{:?}",
-        easy.steps
+        !rates.is_empty() && [50.0, 100.0, 200.0].starts_with(&rates),
+        "{rates:?}"
     );
-    assert_eq!(easy.knee, Some(200.0));
-    assert!(easy.stopped.contains("maximum"), "{}", easy.stopped);
+    assert_eq!(easy.knee, load::sweep::knee(&easy.steps));
+    match easy.steps.iter().position(|s| s.failed.is_some()) {
+        // Only the last step may fail: the sweep stops there.
+        Some(i) => {
+            assert_eq!(i, easy.steps.len() - 1);
+            let why = easy.steps[i].failed.clone().unwrap_or_default();
+            assert!(easy.stopped.contains(&why), "{}", easy.stopped);
+        }
+        None => {
+            assert_eq!(rates, [50.0, 100.0, 200.0]);
+            assert_eq!(easy.knee, Some(200.0));
+            assert!(easy.stopped.contains("maximum"), "{}", easy.stopped);
+        }
+    }
     assert_eq!(easy.store, "dense");
     for s in &easy.steps {
-        // Uncorrected latency starts later than corrected: never above it.
+        // Uncorrected latency starts at the send, never before the due
+        // time: it is never above the corrected one (histogram precision).
         assert!(s.uncorrected.p50 <= s.corrected.p50 + 1_000, "{s:?}");
         assert!(s.corrected.p99 >= s.corrected.p50);
+        assert_eq!(s.failed, load::sweep::judge(s, easy.target_p99_ns));
     }
     // A target nothing meets: the first step fails, there is no knee.
     let impossible = sweep(&SweepPlan {
@@ -150,5 +163,5 @@ fn a_sweep_climbs_the_ladder_and_reports_its_knee() {
     .expect("sweep runs");
     assert_eq!(impossible.steps.len(), 1);
     assert_eq!(impossible.knee, None);
-    assert!(impossible.stopped.contains("p99"), "{}", impossible.stopped);
+    assert!(impossible.steps[0].failed.is_some());
 }

@@ -13,7 +13,7 @@ pub mod compare;
 pub mod multiple;
 pub mod paired;
 
-use statrs::distribution::{Binomial, ContinuousCDF, DiscreteCDF, Normal};
+use statrs::distribution::{Binomial, ContinuousCDF, DiscreteCDF, Gamma, Normal};
 
 /// The median and a confidence interval for it.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -208,6 +208,16 @@ pub fn geomean(xs: &[f64]) -> Option<f64> {
     Some((xs.iter().map(|x| x.ln()).sum::<f64>() / xs.len() as f64).exp())
 }
 
+/// The one-sided upper confidence bound of a Poisson mean, given `k`
+/// events counted (Garwood's exact bound: the `confidence` quantile of a
+/// Gamma(k + 1, 1)). For k = 0 at 95% it is about 3.0: no event seen still
+/// leaves room for about three.
+pub fn poisson_upper(k: u64, confidence: f64) -> f64 {
+    Gamma::new(k as f64 + 1.0, 1.0)
+        .map(|g| g.inverse_cdf(confidence))
+        .unwrap_or(f64::INFINITY)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -326,5 +336,15 @@ mod tests {
         assert!((geomean(&[1.0, 4.0]).expect("positive") - 2.0).abs() < 1e-12);
         assert_eq!(geomean(&[1.0, 0.0]), None);
         assert_eq!(geomean(&[]), None);
+    }
+
+    #[test]
+    fn poisson_upper_bounds_match_the_tables() {
+        // Garwood's one-sided 95% upper limits, half the chi-square 0.95
+        // quantile with 2(k + 1) degrees of freedom (standard tables: 5.991,
+        // 9.488, 33.924): 2.996 for 0 events, 4.744 for 1, 16.96 for 10.
+        assert!((poisson_upper(0, 0.95) - 2.996).abs() < 0.01);
+        assert!((poisson_upper(1, 0.95) - 4.744).abs() < 0.01);
+        assert!((poisson_upper(10, 0.95) - 16.962).abs() < 0.01);
     }
 }

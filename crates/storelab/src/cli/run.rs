@@ -93,6 +93,7 @@ pub enum Preset {
 }
 
 /// What a preset sets.
+#[derive(Clone, Copy)]
 struct Spec {
     keys: u32,
     /// The size hint stores are built with, if not `keys`.
@@ -138,70 +139,85 @@ impl Preset {
             s.parse::<KeyDist>()
                 .expect("preset distributions are valid")
         };
-        let (keys, mix_, rep_secs, stream_len) = self.defaults();
-        let mut spec = Spec {
-            keys,
+        // The log's workload; every other preset changes some of it.
+        let base = Spec {
+            keys: 1_000_000,
             capacity: None,
-            mix: mix_,
+            mix: Mix::SEED,
             dist: KeyDist::SEED,
-            rep_secs,
-            stream_len,
+            rep_secs: 0.3,
+            stream_len: 1 << 20,
             fresh_ops: None,
         };
-        let cmb = |spec: &mut Spec, m: &str| {
+        // YCSB's zipfian constant is 0.99; its request distribution
+        // "zipfian" is scrambled, "latest" counts from the newest insert.
+        let ycsb = |m: &str, d: &str| Spec {
+            mix: mix(m),
+            dist: dist(d),
+            ..base
+        };
+        let cmb = |m: &str| {
             let prefill = CMB_CAPACITY / 4 * 3;
-            spec.keys = prefill;
-            spec.capacity = Some(CMB_CAPACITY);
-            spec.mix = mix(m);
-            spec.dist = KeyDist::Uniform;
-            spec.fresh_ops = Some(u64::from(prefill));
+            Spec {
+                keys: prefill,
+                capacity: Some(CMB_CAPACITY),
+                mix: mix(m),
+                dist: KeyDist::Uniform,
+                fresh_ops: Some(u64::from(prefill)),
+                ..base
+            }
         };
         match self {
-            Preset::Hot | Preset::HotUpdate => spec.dist = dist("hotspot:0.000016:0.999"),
-            // YCSB's zipfian constant is 0.99; its request distribution
-            // "zipfian" is scrambled, "latest" counts from the newest insert.
-            Preset::YcsbA => (spec.mix, spec.dist) = (mix("read=50,update=50"), dist("zipf:0.99")),
-            Preset::YcsbB => (spec.mix, spec.dist) = (mix("read=95,update=5"), dist("zipf:0.99")),
-            Preset::YcsbC => (spec.mix, spec.dist) = (mix("read=100"), dist("zipf:0.99")),
-            Preset::YcsbD => (spec.mix, spec.dist) = (mix("read=95,create=5"), dist("latest:0.99")),
-            Preset::YcsbF => (spec.mix, spec.dist) = (mix("read=50,rmw=50"), dist("zipf:0.99")),
-            Preset::CmbReadHeavy => cmb(&mut spec, "read=98,create=1,delete=1"),
-            Preset::CmbExchange => cmb(&mut spec, "read=10,create=40,delete=40,update=10"),
-            Preset::CmbRapidGrow => cmb(&mut spec, "read=5,create=80,delete=5,update=10"),
-            Preset::Growth => {
-                spec.keys = 0;
-                spec.capacity = Some(0);
-                spec.mix = mix("create=100");
-                spec.dist = KeyDist::Uniform;
-                spec.fresh_ops = Some(1_000_000);
-            }
-            _ => {}
-        }
-        spec
-    }
-
-    /// (keys, mix, seconds per rep, stream length)
-    fn defaults(self) -> (u32, Mix, f64, usize) {
-        let mix = |s: &str| s.parse::<Mix>().expect("preset mixes are valid");
-        match self {
-            Preset::Seed => (1_000_000, Mix::SEED, 0.3, 1 << 20),
-            Preset::Smoke => (
-                10_000,
-                mix("read=69,update=20,create=5,delete=5,get_all=1"),
-                0.02,
-                1 << 14,
-            ),
-            Preset::ReadHeavy => (1_000_000, mix("read=95,update=5"), 0.4, 1 << 20),
-            Preset::WriteHeavy => (
-                1_000_000,
-                mix("read=50,update=30,create=10,delete=10"),
-                0.4,
-                1 << 20,
-            ),
-            Preset::Bulk => (1_000_000, mix("get_all=100"), 0.4, 1 << 10),
-            Preset::Hot => (1_000_000, mix("read=100"), 0.3, 1 << 20),
-            Preset::HotUpdate => (1_000_000, mix("read=95,update=5"), 0.3, 1 << 20),
-            _ => (1_000_000, Mix::SEED, 0.3, 1 << 20),
+            Preset::Seed => base,
+            Preset::Smoke => Spec {
+                keys: 10_000,
+                mix: mix("read=69,update=20,create=5,delete=5,get_all=1"),
+                rep_secs: 0.02,
+                stream_len: 1 << 14,
+                ..base
+            },
+            Preset::ReadHeavy => Spec {
+                mix: mix("read=95,update=5"),
+                rep_secs: 0.4,
+                ..base
+            },
+            Preset::WriteHeavy => Spec {
+                mix: mix("read=50,update=30,create=10,delete=10"),
+                rep_secs: 0.4,
+                ..base
+            },
+            Preset::Bulk => Spec {
+                mix: mix("get_all=100"),
+                rep_secs: 0.4,
+                stream_len: 1 << 10,
+                ..base
+            },
+            Preset::Hot => Spec {
+                mix: mix("read=100"),
+                dist: dist("hotspot:0.000016:0.999"),
+                ..base
+            },
+            Preset::HotUpdate => Spec {
+                mix: mix("read=95,update=5"),
+                dist: dist("hotspot:0.000016:0.999"),
+                ..base
+            },
+            Preset::YcsbA => ycsb("read=50,update=50", "zipf:0.99"),
+            Preset::YcsbB => ycsb("read=95,update=5", "zipf:0.99"),
+            Preset::YcsbC => ycsb("read=100", "zipf:0.99"),
+            Preset::YcsbD => ycsb("read=95,create=5", "latest:0.99"),
+            Preset::YcsbF => ycsb("read=50,rmw=50", "zipf:0.99"),
+            Preset::CmbReadHeavy => cmb("read=98,create=1,delete=1"),
+            Preset::CmbExchange => cmb("read=10,create=40,delete=40,update=10"),
+            Preset::CmbRapidGrow => cmb("read=5,create=80,delete=5,update=10"),
+            Preset::Growth => Spec {
+                keys: 0,
+                capacity: Some(0),
+                mix: mix("create=100"),
+                dist: KeyDist::Uniform,
+                fresh_ops: Some(1_000_000),
+                ..base
+            },
         }
     }
 }

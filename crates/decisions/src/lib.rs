@@ -18,6 +18,7 @@ use storelab_results::{Cell, Family, Machine, Metric, RunFile, SCHEMA, Sample, S
 use storelab_stats::paired::{PairedRatio, Verdict, paired_ratio};
 use storelab_stats::{Significance, Summary, mann_whitney, median, summarize};
 
+mod drift;
 pub mod rules;
 mod workloads;
 
@@ -331,6 +332,7 @@ type Section = (&'static str, fn(&mut Results) -> Result<String, String>);
 const SECTIONS: &[Section] = &[
     ("family", section_family),
     ("calibration", section_calibration),
+    ("drift", section_drift),
     ("reads-writes", section_reads_writes),
     ("contention", section_contention),
     ("log-arithmetic", section_log_arithmetic),
@@ -626,7 +628,7 @@ fn section_calibration(r: &mut Results) -> Result<String, String> {
     }
     let _ = writeln!(
         s,
-        "- **Run-to-run drift of absolute figures**: between consecutive runs (tens of seconds apart), a cell's median ns/op moved by {:.1}% (median over cells and run pairs; largest {:.1}%). Over hours it moves more (see the field notes): compare runs only through a reference measured in each (`storelab compare OLD NEW --normalize STORE`).",
+        "- **Run-to-run drift of absolute figures**: between consecutive runs (tens of seconds apart), a cell's median ns/op moved by {:.1}% (median over cells and run pairs; largest {:.1}%). Over hours it moves more (see the field notes): compare runs only through references measured in each (`storelab compare OLD NEW --normalize others`, below).",
         c.drift_median * 100.0,
         c.drift_max * 100.0
     );
@@ -658,6 +660,88 @@ fn section_calibration(r: &mut Results) -> Result<String, String> {
         );
     }
     Ok(s)
+}
+
+/// `storelab compare --normalize` on real drift: the committed seed run
+/// against each fresh run of `scripts/drift-check` (see [`drift`]).
+fn section_drift(r: &mut Results) -> Result<String, String> {
+    let dir = r.dir.join("calibrate");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "json")
+                && p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("drift-"))
+        })
+        .collect();
+    paths.sort();
+    if paths.is_empty() {
+        return Err(format!(
+            "no drift-*.json in {}: run scripts/drift-check",
+            dir.display()
+        ));
+    }
+    let old = r.get("seed.json")?.clone();
+    let mut s = format!(
+        "`results/seed.json` ({}, {}) against fresh runs of the same work made later (`scripts/drift-check`). Each way of comparing is `storelab compare results/seed.json NEW` with the option shown, α = 0.05. \"Rows `~`\": tested rows with no significant change. \"False alarms\": rows `--fail-on-regression {}` would fail. \"Planted +10% caught\": one store at a time made {:.0}% slower in the fresh run (its samples times {}, its real noise kept), and whether the gate catches it.\n\n| fresh run | commit | way | rows `~` | false alarms | planted +10% caught |\n|---|---|---|---:|---|---:|\n",
+        old.machine.date,
+        short_commit(&old.machine),
+        drift::GATE_PCT,
+        (drift::PLANTED - 1.0) * 100.0,
+        drift::PLANTED,
+    );
+    for p in &paths {
+        let new = RunFile::read(p)?;
+        let name = p
+            .file_name()
+            .map_or(String::new(), |n| n.to_string_lossy().into_owned());
+        for reference in [
+            None,
+            Some(storelab_stats::compare::Reference::Store(
+                "shardunit".into(),
+            )),
+            Some(storelab_stats::compare::Reference::Others),
+        ] {
+            let way = drift::judge_way(&old, &new, reference.clone())?;
+            let option = match &reference {
+                None => "raw".to_owned(),
+                Some(r) => format!("`--normalize {}`", r.label()),
+            };
+            let alarms = if way.false_alarms.is_empty() {
+                "none".to_owned()
+            } else {
+                way.false_alarms
+                    .iter()
+                    .map(|(row, d)| format!("{row} {d:+.1}%"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let _ = writeln!(
+                s,
+                "| `results/calibrate/{name}` ({}) | {} | {option} | {} of {} ({:.0}%) | {alarms} | {} of {} |",
+                new.machine.date,
+                short_commit(&new.machine),
+                way.same,
+                way.tested,
+                pct((way.same, way.tested)),
+                way.caught,
+                way.tested
+            );
+        }
+    }
+    Ok(s)
+}
+
+/// A machine record's commit, short, marked when the tree was dirty.
+fn short_commit(m: &Machine) -> String {
+    let c: String = m.git_commit.chars().take(7).collect();
+    if m.git_dirty {
+        format!("{c} (dirty)")
+    } else {
+        c
+    }
 }
 
 /// Each store's per-round ratio to `dense` in two runs of different order.

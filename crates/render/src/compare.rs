@@ -76,8 +76,8 @@ pub fn comparison_table(c: &Comparison, old_name: &str, new_name: &str) -> Table
     let (old_col, new_col) = match &c.normalized_by {
         None => (format!("{old_name} {unit}"), format!("{new_name} {unit}")),
         Some(reference) => (
-            format!("{old_name} vs {reference}"),
-            format!("{new_name} vs {reference}"),
+            format!("{old_name} vs {}", reference.label()),
+            format!("{new_name} vs {}", reference.label()),
         ),
     };
     let mut t = Table::new(&["store", "thr", &old_col, &new_col, "vs old", "p"]);
@@ -176,7 +176,7 @@ mod tests {
     use super::*;
     use storelab_results::Metric;
     use storelab_results::fixture::{cell, file};
-    use storelab_stats::compare::{against_baseline, compare, compare_normalized};
+    use storelab_stats::compare::{Reference, against_baseline, compare, compare_normalized};
 
     const BASE: [f64; 6] = [100.0, 101.0, 99.0, 100.5, 99.5, 100.2];
 
@@ -211,8 +211,15 @@ mod tests {
             cell("a", &BASE.map(|x| x * 0.5 * 2.3 * 1.2)),
             cell("b", &BASE.map(|x| x * 0.004 * 2.3)),
         ]);
-        let c =
-            compare_normalized(&old, &new, Metric::NsPerOp, 0.05, false, "ref").expect("same work");
+        let c = compare_normalized(
+            &old,
+            &new,
+            Metric::NsPerOp,
+            0.05,
+            false,
+            &Reference::Store("ref".into()),
+        )
+        .expect("same work");
         let text = comparison_table(&c, "old", "new").text();
         let line = |store: &str| {
             text.lines()

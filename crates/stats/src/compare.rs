@@ -20,12 +20,56 @@
 //! not tested), and its noise joins every other row's, so pick a reference
 //! that behaves like the rows it normalizes.
 //!
+//! Or normalized by the others ([`Reference::Others`], `--normalize
+//! others`): each row's sample is divided by the geometric mean of the same
+//! round's samples of every *other* store that both files measured at that
+//! thread count. One store's round-to-round noise no longer joins every
+//! row (the mean of a dozen stores is steadier than any one of them), no
+//! row is lost as the reference, and since a row never divides by itself a
+//! store made 10% slower reads +10%, not diluted. The reference differs per
+//! row, so it suits a regression check of each store, not a ranking. A
+//! store whose rounds swing widely (an unfair one) still adds its swings to
+//! the mean, divided by the number of stores.
+//!
 //! This module returns data; `storelab-render` turns it into tables.
 
 use storelab_results::{Cell, Metric, RunFile, check_same_work};
 
 use crate::paired::pair_by_round;
 use crate::{Significance, Summary, mann_whitney, summarize};
+
+/// What a normalized comparison divides each sample by.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reference {
+    /// One store's sample of the same round and thread count.
+    Store(String),
+    /// The geometric mean of the same round's samples of every other store
+    /// that both files measured at that thread count.
+    Others,
+}
+
+impl Reference {
+    /// `others` is [`Reference::Others`]; any other word names a store.
+    pub fn parse(word: &str) -> Reference {
+        if word == "others" {
+            Reference::Others
+        } else {
+            Reference::Store(word.to_owned())
+        }
+    }
+
+    /// How tables name it.
+    pub fn label(&self) -> String {
+        match self {
+            Reference::Store(s) => s.clone(),
+            Reference::Others => "others".to_owned(),
+        }
+    }
+
+    fn is(&self, store: &str) -> bool {
+        matches!(self, Reference::Store(s) if s == store)
+    }
+}
 
 /// One compared row.
 #[derive(Clone, Debug)]
@@ -68,9 +112,9 @@ pub struct Comparison {
     /// Rows present on one side only (when the caller allowed that), and,
     /// when normalized, rows or samples without a reference to divide by.
     pub unmatched: Vec<String>,
-    /// The reference store every value was divided by, round by round
-    /// (see [`compare_normalized`]); `None` for raw values.
-    pub normalized_by: Option<String>,
+    /// What every value was divided by, round by round (see
+    /// [`compare_normalized`]); `None` for raw values.
+    pub normalized_by: Option<Reference>,
 }
 
 fn key(file: &RunFile) -> Vec<(String, usize)> {
@@ -95,49 +139,87 @@ pub fn compare(
 }
 
 /// Compares two runs row by row after dividing every sample by the
-/// `reference` store's sample of the same round and thread count in the
-/// same file (see the module documentation). Rows whose thread count lacks
-/// the reference in either file, and samples whose round lacks it, are left
-/// out and listed in `unmatched`; the reference's own rows are kept, marked
-/// [`Row::is_reference`], and never tested.
+/// `reference`'s sample of the same round and thread count in the same file
+/// (see the module documentation). Rows whose thread count lacks the
+/// reference in either file, and samples whose round lacks it, are left
+/// out and listed in `unmatched`; a reference store's own rows are kept,
+/// marked [`Row::is_reference`], and never tested.
 pub fn compare_normalized(
     old: &RunFile,
     new: &RunFile,
     metric: Metric,
     alpha: f64,
     allow_missing: bool,
-    reference: &str,
+    reference: &Reference,
 ) -> Result<Comparison, String> {
     compare_values(old, new, metric, alpha, allow_missing, Some(reference))
 }
 
 /// The values of `cell` divided, round by round, by those of the reference
-/// store at its thread count in `file`; `Err` with a note when there is no
-/// reference to divide by.
+/// at its thread count in `file` (`others`: the stores both files measured
+/// there); `Err` with a note when there is nothing to divide by.
 fn normalized(
     file: &RunFile,
     side: &str,
     cell: &Cell,
-    reference: &str,
+    reference: &Reference,
+    others: &[String],
     metric: Metric,
 ) -> Result<(Vec<f64>, Option<String>), String> {
     let (store, th) = (&cell.store, cell.threads);
-    let Some(base) = file.cell(reference, th) else {
-        return Err(format!(
-            "{store} x{th}: no {reference} x{th} in the {side} run to normalize by"
-        ));
+    let label = reference.label();
+    let bases: Vec<&Cell> = match reference {
+        Reference::Store(r) => match file.cell(r, th) {
+            Some(base) => vec![base],
+            None => {
+                return Err(format!(
+                    "{store} x{th}: no {r} x{th} in the {side} run to normalize by"
+                ));
+            }
+        },
+        Reference::Others => others
+            .iter()
+            .filter(|o| *o != store)
+            .filter_map(|o| file.cell(o, th))
+            .collect(),
     };
-    let pairs = pair_by_round(base, cell, metric);
-    let values: Vec<f64> = pairs.pairs.iter().map(|(_, r, x)| x / r).collect();
-    if values.is_empty() {
+    if bases.is_empty() {
         return Err(format!(
-            "{store} x{th}: no round of the {side} run has both it and {reference}"
+            "{store} x{th}: no other store at x{th} in both runs to normalize by"
         ));
     }
-    let note = (pairs.unpaired.1 > 0).then(|| {
+    // Per round: the cell's value over the geometric mean of the bases'
+    // values that round; a round any base lacks is left out.
+    let paired: Vec<Vec<(usize, f64, f64)>> = bases
+        .iter()
+        .map(|base| pair_by_round(base, cell, metric).pairs)
+        .collect();
+    let mut values = Vec::new();
+    let mut left_out = 0;
+    for (rep, x) in cell.samples.iter().map(|s| s.rep).zip(metric.values(cell)) {
+        let found: Option<Vec<f64>> = paired
+            .iter()
+            .map(|pairs| pairs.iter().find(|p| p.0 == rep).map(|p| p.1))
+            .collect();
+        if let Some(refs) = found {
+            // One reference divides exactly (its own row is exactly 1).
+            let denom = match refs.as_slice() {
+                [r] => *r,
+                _ => (refs.iter().map(|r| r.ln()).sum::<f64>() / refs.len() as f64).exp(),
+            };
+            values.push(x / denom);
+        } else {
+            left_out += 1;
+        }
+    }
+    if values.is_empty() {
+        return Err(format!(
+            "{store} x{th}: no round of the {side} run has both it and {label}"
+        ));
+    }
+    let note = (left_out > 0).then(|| {
         format!(
-            "{store} x{th}: {} of {} samples in the {side} run have no {reference} sample of the same round; left out",
-            pairs.unpaired.1,
+            "{store} x{th}: {left_out} of {} samples in the {side} run have no {label} sample of the same round; left out",
             cell.samples.len()
         )
     });
@@ -150,12 +232,12 @@ fn compare_values(
     metric: Metric,
     alpha: f64,
     allow_missing: bool,
-    reference: Option<&str>,
+    reference: Option<&Reference>,
 ) -> Result<Comparison, String> {
     check_same_work(old, new)?;
-    if let Some(r) = reference {
+    if let Some(Reference::Store(r)) = reference {
         for (file, side) in [(old, "old"), (new, "new")] {
-            if !file.cells.iter().any(|c| c.store == r) {
+            if !file.cells.iter().any(|c| c.store == *r) {
                 let known: Vec<&str> = file.stores.iter().map(|s| s.name.as_str()).collect();
                 return Err(format!(
                     "--normalize: '{r}' is not in the {side} run; it has: {}",
@@ -181,6 +263,16 @@ fn compare_values(
             unmatched.join("; ")
         ));
     }
+    // The stores both files measured, for `Reference::Others`.
+    let common: Vec<String> = {
+        let mut c: Vec<String> = ka
+            .iter()
+            .filter(|k| kb.contains(k))
+            .map(|(s, _)| s.clone())
+            .collect();
+        c.dedup();
+        c
+    };
     let mut rows: Vec<Row> = Vec::new();
     for (a, b) in old
         .cells
@@ -190,8 +282,8 @@ fn compare_values(
         let (va, vb) = match reference {
             None => (metric.values(a), metric.values(b)),
             Some(r) => match (
-                normalized(old, "old", a, r, metric),
-                normalized(new, "new", b, r, metric),
+                normalized(old, "old", a, r, &common, metric),
+                normalized(new, "new", b, r, &common, metric),
             ) {
                 (Ok((va, na)), Ok((vb, nb))) => {
                     unmatched.extend(na.into_iter().chain(nb));
@@ -211,14 +303,15 @@ fn compare_values(
             new: sb,
             delta_pct: (sb.median - sa.median) / sa.median * 100.0,
             significance: mann_whitney(&va, &vb, alpha),
-            is_reference: reference == Some(a.store.as_str()),
+            is_reference: reference.is_some_and(|r| r.is(&a.store)),
         });
     }
     if rows.is_empty() {
         return Err(match reference {
             None => "the two runs have no (store, threads) row in common".into(),
             Some(r) => format!(
-                "the two runs have no (store, threads) row in common with {r} at its thread count"
+                "the two runs have no (store, threads) row in common with {} at its thread count",
+                r.label()
             ),
         });
     }
@@ -227,7 +320,7 @@ fn compare_values(
         alpha,
         rows,
         unmatched,
-        normalized_by: reference.map(str::to_owned),
+        normalized_by: reference.cloned(),
     })
 }
 
@@ -435,9 +528,9 @@ mod tests {
         let raw = compare(&old, &new, Metric::NsPerOp, 0.05, false).expect("same work");
         assert_eq!(raw.regressions(5.0).len(), 3, "raw: every row regressed");
         assert_eq!(raw.normalized_by, None);
-        let c =
-            compare_normalized(&old, &new, Metric::NsPerOp, 0.05, false, "ref").expect("same work");
-        assert_eq!(c.normalized_by.as_deref(), Some("ref"));
+        let c = compare_normalized(&old, &new, Metric::NsPerOp, 0.05, false, &by("ref"))
+            .expect("same work");
+        assert_eq!(c.normalized_by, Some(by("ref")));
         let reference = &c.rows[0];
         assert!(reference.is_reference && !reference.significant(0.05));
         assert_eq!(reference.old.median, 1.0);
@@ -459,10 +552,104 @@ mod tests {
         assert!(c.regressions(15.0).is_empty());
         assert!(c.unmatched.is_empty(), "{:?}", c.unmatched);
         // Read as ops/s, y's normalized throughput fell by 1 - 1/1.1.
-        let ops = compare_normalized(&old, &new, Metric::OpsPerSec, 0.05, false, "ref")
+        let ops = compare_normalized(&old, &new, Metric::OpsPerSec, 0.05, false, &by("ref"))
             .expect("same work");
         assert!((ops.rows[2].delta_pct - (1.0 / 1.1 - 1.0) * 100.0).abs() < 1e-6);
         assert_eq!(ops.regressions(5.0).len(), 1);
+    }
+
+    fn by(store: &str) -> Reference {
+        Reference::Store(store.to_owned())
+    }
+
+    #[test]
+    fn normalizing_by_the_others_cancels_drift_and_catches_any_one_store() {
+        let flat = [1.0; 10];
+        let drift = [2.3, 2.5, 2.1, 2.6, 2.2, 2.4, 2.3, 2.7, 2.0, 2.35];
+        let run = |d: &[f64], slow: &str, factor: f64| {
+            let f = |s: &str| if s == slow { factor } else { 1.0 };
+            file(vec![
+                drifted("a", &REF, d, f("a")),
+                drifted("b", &OTHER, d, f("b")),
+                drifted("c", &OTHER, d, f("c")),
+            ])
+        };
+        let old = run(&flat, "", 1.0);
+        // Every store in turn is the one made 10% slower, the reference
+        // store of a plain normalization included: each is caught at +10%
+        // exactly (it never divides by itself), the others read ~.
+        for slow in ["a", "b", "c"] {
+            let new = run(&drift, slow, 1.1);
+            let c =
+                compare_normalized(&old, &new, Metric::NsPerOp, 0.05, false, &Reference::Others)
+                    .expect("same work");
+            assert_eq!(c.normalized_by, Some(Reference::Others));
+            assert!(c.rows.iter().all(|r| !r.is_reference));
+            let bad: Vec<&str> = c
+                .regressions(5.0)
+                .iter()
+                .map(|r| r.store.as_str())
+                .collect();
+            assert_eq!(bad, [slow], "{:?}", c.rows);
+            let row = c.rows.iter().find(|r| r.store == slow).expect("row");
+            assert!((row.delta_pct - 10.0).abs() < 1e-6, "{row:?}");
+            for r in c.rows.iter().filter(|r| r.store != slow) {
+                // The others divide by a mean that includes the slow store:
+                // they read faster, by (1/1.1)^(1/2) here, significantly so
+                // (a speedup, never a regression).
+                assert!(r.delta_pct < 0.0 && r.delta_pct > -5.0, "{r:?}");
+            }
+            assert!(c.unmatched.is_empty(), "{:?}", c.unmatched);
+        }
+        // Pure drift, nothing slower: no row moves.
+        let same = compare_normalized(
+            &old,
+            &run(&drift, "", 1.0),
+            Metric::NsPerOp,
+            0.05,
+            false,
+            &Reference::Others,
+        )
+        .expect("same work");
+        assert!(
+            same.rows
+                .iter()
+                .all(|r| r.delta_pct.abs() < 1e-9 && !r.significant(0.05))
+        );
+    }
+
+    #[test]
+    fn normalizing_by_the_others_needs_another_store_and_whole_rounds() {
+        let mut lone = cell("x", &OTHER);
+        lone.threads = 2;
+        let mut old = file(vec![cell("a", &REF), cell("b", &OTHER), lone]);
+        // Round 9 of b is missing: a's round 9 has nothing whole to divide by.
+        old.cells[1].samples.retain(|s| s.rep != 9);
+        let new = old.clone();
+        let c = compare_normalized(&old, &new, Metric::NsPerOp, 0.05, false, &Reference::Others)
+            .expect("same work");
+        let rows: Vec<(&str, usize, usize)> = c
+            .rows
+            .iter()
+            .map(|r| (r.store.as_str(), r.threads, r.old.n))
+            .collect();
+        assert_eq!(rows, [("a", 1, 9), ("b", 1, 9)]);
+        assert!(
+            c.unmatched
+                .iter()
+                .any(|u| u == "x x2: no other store at x2 in both runs to normalize by"),
+            "{:?}",
+            c.unmatched
+        );
+        assert!(
+            c.unmatched.iter().any(
+                |u| u.starts_with("a x1: 1 of 10 samples in the old run have no others sample")
+            ),
+            "{:?}",
+            c.unmatched
+        );
+        assert_eq!(Reference::parse("others"), Reference::Others);
+        assert_eq!(Reference::parse("dense"), by("dense"));
     }
 
     #[test]
@@ -473,8 +660,8 @@ mod tests {
         // Round 9 of x x1 has no reference sample in the old run.
         old.cells[0].samples.retain(|s| s.rep != 9);
         let new = old.clone();
-        let c =
-            compare_normalized(&old, &new, Metric::NsPerOp, 0.05, false, "ref").expect("same work");
+        let c = compare_normalized(&old, &new, Metric::NsPerOp, 0.05, false, &by("ref"))
+            .expect("same work");
         let rows: Vec<(&str, usize)> = c
             .rows
             .iter()
@@ -496,7 +683,7 @@ mod tests {
             "{:?}",
             c.unmatched
         );
-        let err = compare_normalized(&old, &new, Metric::NsPerOp, 0.05, false, "nope")
+        let err = compare_normalized(&old, &new, Metric::NsPerOp, 0.05, false, &by("nope"))
             .err()
             .expect("refused");
         assert!(

@@ -7,6 +7,7 @@ use clap::{Args, ValueEnum};
 
 use storelab_render::compare::{self as cmp, Format};
 use storelab_results::{Metric, RunFile};
+use storelab_stats::compare::Reference;
 
 use super::Failure;
 
@@ -34,8 +35,9 @@ pub(super) struct CompareArgs {
     common: bool,
     /// Divide every sample by STORE's sample of the same round and threads in
     /// the same file before comparing two files: cancels the drift of the
-    /// machine between the runs.
-    #[arg(long, value_name = "STORE")]
+    /// machine between the runs. `others`: by the geometric mean of every
+    /// other store both files measured, that round.
+    #[arg(long, value_name = "STORE|others")]
     normalize: Option<String>,
 }
 
@@ -120,6 +122,22 @@ pub(super) fn compare(args: CompareArgs) -> Result<(), Failure> {
     }
 }
 
+/// How titles and findings name a reference.
+fn describe(r: &Reference) -> String {
+    match r {
+        Reference::Store(s) => s.clone(),
+        Reference::Others => "the other stores' geometric mean".to_owned(),
+    }
+}
+
+/// A reference's values, as a title names them.
+fn whose(r: &Reference) -> String {
+    match r {
+        Reference::Store(s) => format!("{s}'s"),
+        Reference::Others => "the other stores' geometric mean".to_owned(),
+    }
+}
+
 /// A file's name without its folder and extension, for table titles.
 pub(super) fn stem(p: &Path) -> String {
     p.file_stem()
@@ -145,15 +163,16 @@ pub(super) fn compare_two(
             metric,
             args.alpha,
             args.common,
-            reference,
+            &Reference::parse(reference),
         )?,
     };
     let (a, b) = (stem(&args.files[0]), stem(&args.files[1]));
     let title = match &args.normalize {
         None => format!("{a} -> {b} ({}, alpha {})", metric.name(), args.alpha),
         Some(reference) => format!(
-            "{a} -> {b} ({} over {reference}'s in the same round, alpha {})",
+            "{a} -> {b} ({} over {} in the same round, alpha {})",
             metric.name(),
+            whose(&Reference::parse(reference)),
             args.alpha
         ),
     };
@@ -178,7 +197,7 @@ pub(super) fn compare_two(
     let normalized = args
         .normalize
         .as_deref()
-        .map(|r| format!(" (normalized by {r})"))
+        .map(|r| format!(" (normalized by {})", describe(&Reference::parse(r))))
         .unwrap_or_default();
     Err(Failure::Finding(format!(
         "significant regression past {pct}%{normalized}: {}",

@@ -18,7 +18,9 @@ use storelab_results::{Cell, Family, Machine, Metric, RunFile, SCHEMA, Sample, S
 use storelab_stats::paired::{PairedRatio, Verdict, paired_ratio};
 use storelab_stats::{Significance, Summary, mann_whitney, median, summarize};
 
+mod cache;
 mod drift;
+mod mutants;
 pub mod rules;
 mod workloads;
 
@@ -130,21 +132,15 @@ struct Versus {
     /// median(b) / median(a) (per-round ratios when paired): above 1, a is
     /// faster.
     ratio: f64,
-    /// The per-round ratio b/a with its family-wise interval, for cells of
-    /// one run; `None` for independent samples (criterion micro-benchmarks).
-    paired: Option<PairedRatio>,
-    /// Mann-Whitney U, for independent samples.
-    sig: Significance,
+    /// The per-round ratio b/a with its family-wise interval.
+    paired: PairedRatio,
     /// Either cell had a thread that ran markedly slower than another.
     unfair: bool,
 }
 
 impl Versus {
     fn significant(&self) -> bool {
-        match &self.paired {
-            Some(p) => matches!(p.verdict(1.0), Verdict::Above | Verdict::Below),
-            None => matches!(self.sig, Significance::P(p) if p < ALPHA),
-        }
+        matches!(self.paired.verdict(1.0), Verdict::Above | Verdict::Below)
     }
 
     fn p(&self) -> String {
@@ -154,33 +150,25 @@ impl Versus {
     /// As [`Versus::p`]; `invert` prints the interval of the inverse ratio
     /// (a/b), for a headline that says "as slow".
     fn p_dir(&self, invert: bool) -> String {
-        match (&self.paired, self.sig) {
-            (Some(p), _) => match p.ci {
-                Some((lo, hi)) => format!(
-                    "ratio {:.2}-{:.2} at {:.2}%, sign test p={}, {} rounds",
-                    if invert { 1.0 / hi } else { lo },
-                    if invert { 1.0 / lo } else { hi },
-                    p.confidence * 100.0,
-                    if p.p < 0.001 {
-                        "<0.001".to_owned()
-                    } else {
-                        format!("{:.3}", p.p)
-                    },
-                    p.n
-                ),
-                None => format!(
-                    "{} rounds give no interval at {:.2}%",
-                    p.n,
-                    p.confidence * 100.0
-                ),
-            },
-            (None, Significance::P(p)) if p < 0.001 => {
-                format!("p<0.001, n={}+{}", self.a.n, self.b.n)
-            }
-            (None, Significance::P(p)) => format!("p={p:.3}, n={}+{}", self.a.n, self.b.n),
-            (None, Significance::TooFew { need }) => {
-                format!("too few samples, need {need} per side")
-            }
+        let p = &self.paired;
+        match p.ci {
+            Some((lo, hi)) => format!(
+                "ratio {:.2}-{:.2} at {:.2}%, sign test p={}, {} rounds",
+                if invert { 1.0 / hi } else { lo },
+                if invert { 1.0 / lo } else { hi },
+                p.confidence * 100.0,
+                if p.p < 0.001 {
+                    "<0.001".to_owned()
+                } else {
+                    format!("{:.3}", p.p)
+                },
+                p.n
+            ),
+            None => format!(
+                "{} rounds give no interval at {:.2}%",
+                p.n,
+                p.confidence * 100.0
+            ),
         }
     }
 }
@@ -198,8 +186,7 @@ fn versus(a: &Cell, b: &Cell) -> Versus {
         a: summarize(&va, 0.95),
         b: summarize(&vb, 0.95),
         ratio: paired.median,
-        sig: mann_whitney(&va, &vb, ALPHA),
-        paired: Some(paired),
+        paired,
         unfair: a.unfair() || b.unfair(),
     }
 }
@@ -208,20 +195,6 @@ fn versus(a: &Cell, b: &Cell) -> Versus {
 /// of tested comparisons (tables that describe, not verdicts).
 fn describe(a: &Cell, b: &Cell) -> PairedRatio {
     paired_ratio(a, b, Metric::NsPerOp, 0.95)
-}
-
-/// Independent samples (criterion's): medians and Mann-Whitney U.
-fn versus_unpaired(a: &Cell, b: &Cell) -> Versus {
-    let (va, vb) = (Metric::NsPerOp.values(a), Metric::NsPerOp.values(b));
-    let (sa, sb) = (summarize(&va, 0.95), summarize(&vb, 0.95));
-    Versus {
-        a: sa,
-        b: sb,
-        ratio: sb.median / sa.median,
-        sig: mann_whitney(&va, &vb, ALPHA),
-        paired: None,
-        unfair: false,
-    }
 }
 
 /// "`a` 66 ns/op ±6% vs `b` 118 ns/op ±4%: `a` is 1.79x as fast (ratio ...)"
@@ -253,10 +226,7 @@ fn judge(vs: &[(usize, Versus)], rule: impl Fn(&PairedRatio) -> Outcome) -> (Out
     let outcomes: Vec<(usize, Outcome)> = vs
         .iter()
         .map(|(t, v)| {
-            let o = v
-                .paired
-                .as_ref()
-                .map_or(Outcome::Untestable("independent samples".into()), &rule);
+            let o = rule(&v.paired);
             (*t, o)
         })
         .collect();
@@ -333,6 +303,8 @@ const SECTIONS: &[Section] = &[
     ("family", section_family),
     ("calibration", section_calibration),
     ("drift", section_drift),
+    ("mutants", section_mutants),
+    ("cache-replay", section_cache_replay),
     ("reads-writes", section_reads_writes),
     ("contention", section_contention),
     ("log-arithmetic", section_log_arithmetic),
@@ -734,6 +706,27 @@ fn section_drift(r: &mut Results) -> Result<String, String> {
     Ok(s)
 }
 
+/// The log's cache claims in cachegrind's simulated cache
+/// (`results/cache-replay.json`).
+fn section_cache_replay(r: &mut Results) -> Result<String, String> {
+    let path = r.dir.join("cache-replay.json");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let replay: cache::Replay =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    cache::render(&replay)
+}
+
+/// The conformance suite's mutation score (`results/mutants.json`).
+fn section_mutants(r: &mut Results) -> Result<String, String> {
+    let path = r.dir.join("mutants.json");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let file: mutants::MutantsFile =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    mutants::render(&file)
+}
+
 /// A machine record's commit, short, marked when the tree was dirty.
 fn short_commit(m: &Machine) -> String {
     let c: String = m.git_commit.chars().take(7).collect();
@@ -923,7 +916,7 @@ fn section_sharding(r: &mut Results) -> Result<String, String> {
     let (_, each) = judge(&vs, rules::faster);
     let top = vs.last().map(|(_, v)| v);
     let (direction, size) = top
-        .and_then(|v| v.paired.as_ref())
+        .map(|v| &v.paired)
         .map(|p| {
             rules::direction_only(
                 p,
@@ -1110,6 +1103,12 @@ fn section_micro(r: &mut Results) -> Result<String, String> {
             .fold(f64::INFINITY, f64::min)
     };
     let file = r.get("micro.json")?;
+    if file.preset.as_deref() != Some(CRITERION_ROUND) {
+        return Err(
+            "micro.json is not made of criterion rounds (one pass per round, merged): run scripts/micro"
+                .into(),
+        );
+    }
     let mut out = String::new();
     for (title, a, b, claim, figure) in [
         (
@@ -1134,7 +1133,7 @@ fn section_micro(r: &mut Results) -> Result<String, String> {
             "(no figure)",
         ),
     ] {
-        let v = versus_unpaired(cell(file, a, 1)?, cell(file, b, 1)?);
+        let v = versus(cell(file, a, 1)?, cell(file, b, 1)?);
         let saved = v.b.median - v.a.median;
         let verdict = if v.significant() && v.ratio > 1.0 {
             format!(
@@ -1302,12 +1301,7 @@ fn section_target_mixed(r: &mut Results) -> Result<String, String> {
         let v = versus(cell(file, "dense", t)?, cell(file, peer, t)?);
         lines.push(format!("{t} threads: {}", line("dense", peer, &v)));
         let need = if peer == "dashmap" { 1.3 } else { 1.0 };
-        let o = v
-            .paired
-            .as_ref()
-            .map_or(Outcome::Untestable("independent samples".into()), |p| {
-                rules::at_least(p, need)
-            });
+        let o = rules::at_least(&v.paired, need);
         outcomes.push(format!("{need}x {peer}: {}", o.label()));
     }
     // Within 1.25x of the floor: unsync/dense at least 1/1.25.
@@ -1319,12 +1313,7 @@ fn section_target_mixed(r: &mut Results) -> Result<String, String> {
         ns(&floor.b),
         floor.p_dir(true)
     ));
-    let o = floor
-        .paired
-        .as_ref()
-        .map_or(Outcome::Untestable("independent samples".into()), |p| {
-            rules::at_least(p, 1.0 / 1.25)
-        });
+    let o = rules::at_least(&floor.paired, 1.0 / 1.25);
     outcomes.push(format!("within 1.25x of unsync: {}", o.label()));
     Ok(block(
         "Target 1: at 2 threads at least 1.3x dashmap's throughput and ahead of papaya and scc; at 1 thread within 1.25x of `unsync`.",
@@ -1400,13 +1389,7 @@ fn section_target_actor(r: &mut Results) -> Result<String, String> {
     let (_, each) = judge(&vs, |p| rules::at_least(p, 10.0));
     let per_thread: Vec<Outcome> = vs
         .iter()
-        .map(|(_, v)| {
-            v.paired
-                .as_ref()
-                .map_or(Outcome::Untestable("independent samples".into()), |p| {
-                    rules::at_least(p, 10.0)
-                })
-        })
+        .map(|(_, v)| rules::at_least(&v.paired, 10.0))
         .collect();
     let tenfold = rules::all_of(&per_thread);
     let verdict = format!(
@@ -1483,10 +1466,15 @@ fn section_knob_visit(r: &mut Results) -> Result<String, String> {
 /// into a run file: one cell per benchmark, one sample per criterion
 /// sample, ns per element (each iteration processes `elements`).
 /// One criterion benchmark's saved samples as a cell (ns per element).
+/// The preset of a criterion import made with `one_sample`: one pass of
+/// the benchmarks as one round, for `storelab merge --reps`.
+pub const CRITERION_ROUND: &str = "criterion-round";
+
 fn criterion_cell(
     group_dir: &Path,
     name: String,
     elements: f64,
+    one_sample: bool,
 ) -> Result<(Cell, StoreInfo), String> {
     #[derive(serde::Deserialize)]
     struct Saved {
@@ -1516,7 +1504,26 @@ fn criterion_cell(
                 http: None,
             }
         })
-        .collect();
+        .collect::<Vec<Sample>>();
+    let samples = if one_sample {
+        // The pass as one sample: its median time per element, over the
+        // pass's whole time and work.
+        let per = median(&samples.iter().map(|s| s.ns_per_op).collect::<Vec<_>>());
+        let wall: u64 = samples.iter().map(|s| s.wall_ns).sum();
+        let ops: u64 = samples.iter().map(|s| s.total_ops).sum();
+        vec![Sample {
+            rep: 0,
+            wall_ns: wall,
+            total_ops: ops,
+            ns_per_op: per,
+            ops_per_sec: 1e9 / per,
+            per_thread_ns_per_op: vec![per],
+            per_thread_ops: vec![ops],
+            http: None,
+        }]
+    } else {
+        samples
+    };
     let cell = Cell {
         store: name.clone(),
         threads: 1,
@@ -1542,7 +1549,11 @@ fn criterion_cell(
     Ok((cell, info))
 }
 
-pub fn import_criterion(group_dir: &Path, elements: f64) -> Result<RunFile, String> {
+pub fn import_criterion(
+    group_dir: &Path,
+    elements: f64,
+    one_sample: bool,
+) -> Result<RunFile, String> {
     let mut cells = Vec::new();
     let mut stores = Vec::new();
     let entries = std::fs::read_dir(group_dir)
@@ -1560,14 +1571,21 @@ pub fn import_criterion(group_dir: &Path, elements: f64) -> Result<RunFile, Stri
         ));
     }
     for name in names {
-        let (cell, info) = criterion_cell(group_dir, name, elements)?;
+        let (cell, info) = criterion_cell(group_dir, name, elements, one_sample)?;
         cells.push(cell);
         stores.push(info);
     }
     Ok(RunFile {
         schema: SCHEMA.into(),
         machine: Machine::current(),
-        preset: Some("criterion".into()),
+        preset: Some(
+            if one_sample {
+                CRITERION_ROUND
+            } else {
+                "criterion"
+            }
+            .into(),
+        ),
         workload: workload::Workload {
             capacity: None,
             keys: 0,
@@ -1725,7 +1743,7 @@ fn section_hot_goals(r: &mut Results) -> Result<String, String> {
         (Some(two), Some(one)) => Some(describe(two, one)),
         _ => None,
     };
-    let p = scale.paired.as_ref().expect("one run: paired");
+    let p = &scale.paired;
     let outcome = rules::at_least(p, 1.8);
     let ceiling_text = ceiling.map_or(String::new(), |c| {
         format!(
@@ -1760,13 +1778,7 @@ fn section_hot_goals(r: &mut Results) -> Result<String, String> {
         let (lines, vs) = across_threads(file, "rcu", "dense")?;
         let per: Vec<Outcome> = vs
             .iter()
-            .map(|(_, v)| {
-                v.paired
-                    .as_ref()
-                    .map_or(Outcome::Untestable("independent samples".into()), |p| {
-                        rules::within(p, 0.10)
-                    })
-            })
+            .map(|(_, v)| rules::within(&v.paired, 0.10))
             .collect();
         let (_, each) = judge(&vs, |p| rules::within(p, 0.10));
         let _ = writeln!(

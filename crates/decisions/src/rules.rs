@@ -151,6 +151,34 @@ pub fn all_of(outcomes: &[Outcome]) -> Outcome {
     }
 }
 
+/// "`a` counts more than `b`", judged on deterministic counts (cachegrind's
+/// simulated cache) repeated a few times: each side is the (lowest, highest)
+/// over its runs, which differ only where valgrind's thread scheduling
+/// varies. Holds when every run of `a` is above every run of `b`, does not
+/// hold when every run of `a` is below every run of `b`, and is inconclusive
+/// when the ranges meet.
+pub fn counts_above(a: (f64, f64), b: (f64, f64)) -> Outcome {
+    if a.0 > b.1 {
+        Outcome::Holds
+    } else if a.1 < b.0 {
+        Outcome::DoesNotHold
+    } else {
+        Outcome::Inconclusive
+    }
+}
+
+/// "`a` is at most `limit`" on repeated counts (lowest, highest): holds when
+/// every run is, does not hold when no run is.
+pub fn counts_at_most(a: (f64, f64), limit: f64) -> Outcome {
+    if a.1 <= limit {
+        Outcome::Holds
+    } else if a.0 > limit {
+        Outcome::DoesNotHold
+    } else {
+        Outcome::Inconclusive
+    }
+}
+
 /// A claim's stated arithmetic checked against its own figures (the log's
 /// `58x` is 603.1/60.36 = 10.0x). Returns the recomputed ratio and whether
 /// the stated one is within 10% of it.
@@ -163,6 +191,18 @@ pub fn arithmetic(numerator: f64, denominator: f64, stated: f64) -> (f64, bool) 
 mod tests {
     use super::*;
     use storelab_stats::paired::ratio_summary;
+
+    #[test]
+    fn counts_compare_every_run() {
+        assert_eq!(counts_above((11.0, 11.4), (3.7, 3.7)), Outcome::Holds);
+        assert_eq!(counts_above((3.0, 3.2), (3.7, 3.9)), Outcome::DoesNotHold);
+        assert_eq!(counts_above((3.5, 4.0), (3.7, 3.7)), Outcome::Inconclusive);
+        assert_eq!(counts_above((3.7, 3.7), (3.7, 3.7)), Outcome::Inconclusive);
+        assert_eq!(counts_at_most((0.2, 0.4), 1.0), Outcome::Holds);
+        assert_eq!(counts_at_most((3.7, 3.7), 1.0), Outcome::DoesNotHold);
+        assert_eq!(counts_at_most((0.9, 1.2), 1.0), Outcome::Inconclusive);
+        assert_eq!(counts_at_most((1.0, 1.0), 1.0), Outcome::Holds);
+    }
 
     /// 20 rounds of ratios spread around `center` by up to `spread`.
     fn ratios(center: f64, spread: f64) -> PairedRatio {

@@ -180,7 +180,8 @@ pub fn readers_see_only_written_versions<S: TaskStore>(make: &dyn Fn() -> S) {
                             Some(format!("d{v}")),
                             Some(v % 2 == 0),
                         );
-                        store.update(id, p);
+                        // No task is deleted here: every write lands.
+                        assert!(store.update(id, p).is_some(), "task {id} vanished");
                     }
                 })
             })
@@ -323,14 +324,29 @@ pub fn get_all_keeps_its_snapshot_promise<S: TaskStore>(make: &dyn Fn() -> S) {
 /// Deletes racing with reads and updates of the same ids: a deleted task
 /// stays deleted (an update must not resurrect it), and nothing panics.
 pub fn deletes_race_with_readers_and_updates<S: TaskStore>(make: &dyn Fn() -> S) {
+    // Each race is short (a deleter is quick), so a few are run, each on a
+    // fresh store: one that overlaps badly is enough to show a resurrection.
+    for _ in 0..RACES {
+        delete_race(make);
+    }
+}
+
+/// Races of [`deletes_race_with_readers_and_updates`].
+const RACES: usize = 20;
+
+fn delete_race<S: TaskStore>(make: &dyn Fn() -> S) {
     const TASKS: u64 = 300;
     let store = make();
     for i in 1..=TASKS {
         store.create(draft(&format!("x{i}")));
     }
+    // All three start together: without the barrier the deleter, spawned
+    // first, can finish before the others start, and nothing races.
+    let barrier = Barrier::new(3);
     thread::scope(|s| {
-        let store = &store;
+        let (store, barrier) = (&store, &barrier);
         s.spawn(move || {
+            barrier.wait();
             for id in (1..=TASKS).map(TaskId) {
                 assert!(
                     store.delete(id).is_some(),
@@ -339,6 +355,7 @@ pub fn deletes_race_with_readers_and_updates<S: TaskStore>(make: &dyn Fn() -> S)
             }
         });
         s.spawn(move || {
+            barrier.wait();
             for round in 0..3 {
                 for id in (1..=TASKS).map(TaskId) {
                     if let Some(t) = store.update(id, patch(None, None, Some(round % 2 == 0))) {
@@ -348,6 +365,7 @@ pub fn deletes_race_with_readers_and_updates<S: TaskStore>(make: &dyn Fn() -> S)
             }
         });
         s.spawn(move || {
+            barrier.wait();
             for id in (1..=TASKS).rev().map(TaskId) {
                 if let Some(t) = store.get(id) {
                     assert_eq!(t.id, id);

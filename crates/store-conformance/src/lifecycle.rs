@@ -234,6 +234,28 @@ mod tests {
     }
 
     #[test]
+    fn stat_lines_are_read_from_the_last_parenthesis() {
+        let dir = std::env::temp_dir().join(format!("sl-stat-{}", std::process::id()));
+        let task = |name: &str, line: &str| {
+            let d = dir.join(name);
+            std::fs::create_dir_all(&d).expect("temp dir");
+            std::fs::write(d.join("stat"), line).expect("stat file");
+            d
+        };
+        // A name with spaces and parentheses; flags is the 7th field after
+        // the name: 0x400040 (not exiting), 0x400044 (exiting).
+        let running = task("r", "7 (sl-a (b) c) S 1 7 7 0 -1 4194368 0 0");
+        let exiting = task("e", "7 (sl-a (b) c) S 1 7 7 0 -1 4194372 0 0");
+        let zombie = task("z", "7 (sl-a) Z 1 7 7 0 -1 4194368 0 0");
+        let garbled = task("g", "no parenthesis here");
+        assert!(is_running(&running));
+        assert!(!is_running(&exiting), "PF_EXITING is set");
+        assert!(!is_running(&zombie));
+        assert!(is_running(&garbled), "unparsable counts as running");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn this_thread_is_running_and_a_missing_one_is_not() {
         if Path::new("/proc/thread-self/stat").exists() {
             assert!(is_running(Path::new("/proc/thread-self")));

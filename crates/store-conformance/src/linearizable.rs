@@ -660,6 +660,11 @@ pub fn record<S: TaskStore>(store: &S, mix: Mix, seed: u64) -> History {
     let gone = start.pop().expect("created above");
     assert!(store.delete(gone.id).is_some(), "setup: delete {}", gone.id);
     let base = gone.id.get() - (LIVE_AT_START + 1);
+    assert_eq!(
+        store.get(TaskId(base + 1)).map(|t| t.title.to_string()),
+        Some("start1".to_owned()),
+        "setup: place 1 is the first start task"
+    );
     let mut history = History::starting_with(start);
     history.issued = gone.id.get();
 
@@ -1356,6 +1361,165 @@ mod tests {
         wrong.completed = true;
         h.events = vec![ev(0, 1, 2, Call::Create(draft), some(wrong))];
         assert!(refuted(&h, SnapshotGuarantee::Atomic).contains("draft"));
+    }
+
+    #[test]
+    fn a_refutation_report_shows_every_event_and_the_longest_prefix() {
+        let mut h = start();
+        h.events = vec![
+            ev(
+                0,
+                1,
+                4,
+                Call::Update(TaskId(1), patch(Some("x"), None, 5)),
+                some(task(1, "x", false, 5)),
+            ),
+            ev(
+                1,
+                2,
+                3,
+                Call::Update(TaskId(1), patch(None, Some(true), 6)),
+                some(task(1, "a", true, 6)),
+            ),
+            ev(2, 5, 6, Call::Len, Answer::Len(2)),
+        ];
+        let want = concat!(
+            "not linearizable: no order of the operations consistent with real time gives the store's answers\n",
+            "  start: #1{title \"a\", description \"\", completed false, created 1, updated 1} ",
+            "#2{title \"b\", description \"\", completed false, created 1, updated 1}; ids 1 to 2 issued before\n",
+            "  [ 0] thread 0    1..4    update(1, TaskPatch { title: Some(\"x\"), description: None, completed: None, at: Timestamp(5) }) ",
+            "-> #1{title \"x\", description \"\", completed false, created 1, updated 5}\n",
+            "  [ 1] thread 1    2..3    update(1, TaskPatch { title: None, description: None, completed: Some(true), at: Timestamp(6) }) ",
+            "-> #1{title \"a\", description \"\", completed true, created 1, updated 6}\n",
+            "  [ 2] thread 2    5..6    len() -> 2\n",
+            "  longest consistent prefix of a linearization (events): [0]\n",
+        );
+        assert_eq!(refuted(&h, SnapshotGuarantee::Atomic), want);
+    }
+
+    #[test]
+    fn the_rng_and_its_weights_are_pinned() {
+        let mut r = Rng::new(7);
+        let first: Vec<u64> = (0..3).map(|_| r.next()).collect();
+        assert_eq!(
+            first,
+            [
+                15570322192663004584,
+                908929870539628114,
+                8539802129861374748
+            ]
+        );
+        let mut r = Rng::new(1);
+        let mut counts = [0usize; 3];
+        for _ in 0..4_000 {
+            counts[r.weighted(&[(1, 0usize), (2, 1), (1, 2)])] += 1;
+        }
+        assert_eq!(counts, [988, 2012, 1000]);
+    }
+
+    #[test]
+    fn the_spin_barrier_holds_each_thread_until_all_arrive() {
+        // Under the suite's watchdog: a barrier that never opens fails the
+        // test instead of hanging it.
+        crate::watchdog::with_time_limit("spin barrier", || {
+            let barrier = SpinBarrier::new(2);
+            let arrived = std::sync::atomic::AtomicBool::new(false);
+            // Two rounds: the barrier is reusable.
+            for round in 0..2 {
+                arrived.store(false, Ordering::SeqCst);
+                thread::scope(|s| {
+                    s.spawn(|| {
+                        // Arrives late: the other thread must not pass first.
+                        thread::sleep(std::time::Duration::from_millis(20));
+                        arrived.store(true, Ordering::SeqCst);
+                        barrier.wait();
+                    });
+                    barrier.wait();
+                    assert!(
+                        arrived.load(Ordering::SeqCst),
+                        "passed the barrier alone in round {round}"
+                    );
+                });
+            }
+        });
+    }
+
+    #[test]
+    fn histories_up_to_the_limit_are_checked_and_longer_ones_refused() {
+        let lens = |n: u64| {
+            let mut h = start();
+            h.events = (0..n)
+                .map(|i| ev(0, 2 * i + 1, 2 * i + 2, Call::Len, Answer::Len(2)))
+                .collect();
+            h
+        };
+        check(&lens(MAX_OPS as u64), SnapshotGuarantee::Atomic)
+            .unwrap_or_else(|why| panic!("{MAX_OPS} operations are within the limit: {why}"));
+        let why = refuted(&lens(MAX_OPS as u64 + 1), SnapshotGuarantee::Atomic);
+        assert!(why.contains("the checker takes at most 128"), "{why}");
+    }
+
+    /// A program as text: each step's call, pause and round start.
+    fn shown(program: &[Planned]) -> String {
+        program
+            .iter()
+            .map(|p| format!("{}/{}/{}", show_call(&p.call), p.pause, p.starts_round))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn programs_are_pinned() {
+        // Generation is part of what the checks test: which ids, which
+        // fields a patch sets or clears, where rounds start. A change to it
+        // must be deliberate (update the text below), not an accident.
+        let mut r = Rng::new(3);
+        let got: Vec<String> = [
+            (Mix::Mixed, 0),
+            (Mix::Mixed, 1),
+            (Mix::Contended, 2),
+            (Mix::Snapshots, 0),
+            (Mix::Snapshots, 1),
+        ]
+        .iter()
+        .map(|&(mix, t)| shown(&program(mix, t, 10, &mut r)))
+        .collect();
+        assert_eq!(
+            got.join("\n--\n"),
+            concat!(
+                "delete(11)/5/false\n",
+                "update(11, TaskPatch { title: Some(\"u101\"), description: Some(\"d101\"), completed: Some(true), at: Timestamp(101) })/0/true\n",
+                "get(11)/3/true\n",
+                "create(title \"c103\", description \"cd103\", completed true, at 103)/24/true\n",
+                "update(11, TaskPatch { title: Some(\"u104\"), description: None, completed: Some(true), at: Timestamp(104) })/31/true\n",
+                "--\n",
+                "get(12)/0/false\n",
+                "update(15, TaskPatch { title: Some(\"u201\"), description: None, completed: Some(false), at: Timestamp(201) })/128/true\n",
+                "len()/4/true\n",
+                "get_with(11)/0/true\n",
+                "len()/0/true\n",
+                "--\n",
+                "update(12, TaskPatch { title: Some(\"u300\"), description: Some(\"d300\"), completed: None, at: Timestamp(300) })/19/false\n",
+                "get(12)/0/true\n",
+                "get(12)/0/true\n",
+                "get(11)/128/true\n",
+                "update(11, TaskPatch { title: None, description: Some(\"d304\"), completed: Some(true), at: Timestamp(304) })/0/true\n",
+                "--\n",
+                "get_all()/0/false\n",
+                "get_all()/6/false\n",
+                "get_all()/0/true\n",
+                "get_all()/0/false\n",
+                "get_all()/24/true\n",
+                "get_all()/0/false\n",
+                "--\n",
+                "update(12, TaskPatch { title: None, description: Some(\"d200\"), completed: Some(true), at: Timestamp(200) })/23/false\n",
+                "update(11, TaskPatch { title: Some(\"u201\"), description: None, completed: None, at: Timestamp(201) })/22/false\n",
+                "update(12, TaskPatch { title: None, description: None, completed: Some(false), at: Timestamp(202) })/0/true\n",
+                "create(title \"c203\", description \"cd203\", completed false, at 203)/17/false\n",
+                "update(11, TaskPatch { title: Some(\"u204\"), description: Some(\"d204\"), completed: Some(false), at: Timestamp(204) })/0/true\n",
+                "update(11, TaskPatch { title: None, description: Some(\"\"), completed: None, at: Timestamp(205) })/0/false",
+            )
+        );
     }
 
     #[test]

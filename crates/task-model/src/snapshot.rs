@@ -130,5 +130,6 @@ mod tests {
         let v = Snapshot::from_tasks(vec![task(9)]);
         assert_eq!(v.iter().map(|t| t.id.get()).collect::<Vec<_>>(), [9]);
         assert!(Snapshot::default().is_empty());
+        assert!(!s.is_empty() && !v.is_empty());
     }
 }

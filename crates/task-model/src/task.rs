@@ -274,4 +274,33 @@ mod tests {
         let back: Task = serde_json::from_str(&json).expect("parses");
         assert_eq!(back, task);
     }
+
+    #[test]
+    fn accessors_report_what_was_validated() {
+        let draft = NewTask {
+            title: " chores ".into(),
+            ..Default::default()
+        }
+        .validate_at(Timestamp(3))
+        .expect("valid");
+        assert_eq!(draft.title(), "chores");
+        let patch = TaskUpdate::default()
+            .validate_at(Timestamp(5))
+            .expect("valid");
+        assert_eq!(patch.at(), Timestamp(5));
+        assert_eq!(
+            TaskPatch::set_completed(true, Timestamp(8)).at(),
+            Timestamp(8)
+        );
+        // Ids print as the bare number the HTTP API puts in paths.
+        assert_eq!(TaskId(42).to_string(), "42");
+        assert_eq!(format!("/tasks/{}", TaskId(7)), "/tasks/7");
+    }
+
+    #[test]
+    fn now_reads_the_wall_clock() {
+        // 2020-01-01 in microseconds since the epoch: a clock that reads
+        // zero (or any constant from before the lab existed) is wrong.
+        assert!(Timestamp::now() > Timestamp(1_577_836_800_000_000));
+    }
 }

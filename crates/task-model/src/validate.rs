@@ -86,6 +86,8 @@ mod tests {
     fn descriptions() {
         assert_eq!(validate_description(""), Ok(""));
         assert_eq!(validate_description("line\nline\t"), Ok("line\nline\t"));
+        let at_limit = "é".repeat(MAX_DESCRIPTION_CHARS);
+        assert_eq!(validate_description(&at_limit), Ok(at_limit.as_str()));
         assert!(matches!(
             validate_description(&"d".repeat(MAX_DESCRIPTION_CHARS + 1)),
             Err(ValidationError::DescriptionTooLong { .. })

@@ -27,6 +27,10 @@ pub(super) struct ImportArgs {
     /// Elements each iteration processes (the group's throughput).
     #[arg(long, default_value_t = 1.0)]
     elements: f64,
+    /// Each benchmark's median as one sample: this pass is one round, to
+    /// merge with others (`storelab merge --reps`) for paired comparisons.
+    #[arg(long)]
+    one_sample: bool,
     #[arg(long)]
     out: PathBuf,
 }
@@ -59,7 +63,7 @@ pub(super) fn import_criterion(args: ImportArgs) -> Result<(), Failure> {
     if !(args.elements.is_finite() && args.elements > 0.0) {
         return Err("--elements must be positive".into());
     }
-    let file = storelab_decisions::import_criterion(&args.group, args.elements)?;
+    let file = storelab_decisions::import_criterion(&args.group, args.elements, args.one_sample)?;
     file.write(&args.out)?;
     println!(
         "wrote {} ({} benchmarks)",

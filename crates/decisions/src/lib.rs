@@ -527,17 +527,7 @@ fn section_log_arithmetic(_r: &mut Results) -> Result<String, String> {
 /// the run-to-run drift of absolute figures.
 fn section_calibration(r: &mut Results) -> Result<String, String> {
     let dir = r.dir.join("calibrate");
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .filter(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("run-"))
-        })
-        .collect();
-    paths.sort();
+    let paths = json_files(&dir, "run-")?;
     let files: Vec<RunFile> = paths
         .iter()
         .map(|p| RunFile::read(p))
@@ -638,17 +628,7 @@ fn section_calibration(r: &mut Results) -> Result<String, String> {
 /// against each fresh run of `scripts/drift-check` (see [`drift`]).
 fn section_drift(r: &mut Results) -> Result<String, String> {
     let dir = r.dir.join("calibrate");
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.extension().is_some_and(|x| x == "json")
-                && p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with("drift-"))
-        })
-        .collect();
-    paths.sort();
+    let paths = json_files(&dir, "drift-")?;
     if paths.is_empty() {
         return Err(format!(
             "no drift-*.json in {}: run scripts/drift-check",
@@ -709,22 +689,35 @@ fn section_drift(r: &mut Results) -> Result<String, String> {
 /// The log's cache claims in cachegrind's simulated cache
 /// (`results/cache-replay.json`).
 fn section_cache_replay(r: &mut Results) -> Result<String, String> {
-    let path = r.dir.join("cache-replay.json");
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let replay: cache::Replay =
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    cache::render(&replay)
+    cache::render(&read_json(&r.dir.join("cache-replay.json"))?)
 }
 
 /// The conformance suite's mutation score (`results/mutants.json`).
 fn section_mutants(r: &mut Results) -> Result<String, String> {
-    let path = r.dir.join("mutants.json");
-    let text = std::fs::read_to_string(&path)
+    mutants::render(&read_json(&r.dir.join("mutants.json"))?)
+}
+
+/// A result file that is not a run file (its own schema).
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, String> {
+    let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let file: mutants::MutantsFile =
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    mutants::render(&file)
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The JSON files in `dir` whose names start with `prefix`, sorted.
+fn json_files(dir: &Path, prefix: &str) -> Result<Vec<PathBuf>, String> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "json")
+                && p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with(prefix))
+        })
+        .collect();
+    paths.sort();
+    Ok(paths)
 }
 
 /// A machine record's commit, short, marked when the tree was dirty.

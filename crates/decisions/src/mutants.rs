@@ -67,7 +67,7 @@ pub(crate) fn render(f: &MutantsFile) -> Result<String, String> {
         ));
     }
     let mut s = format!(
-        "`results/mutants.json` (cargo-mutants 27.1.0 at {}, {}):\n\n| crate | viable mutants | caught in the run | caught in every run | racy kills: caught every time of their repeats | killed by tests added since | equivalent or not compiled | open |\n|---|---:|---:|---:|---:|---:|---:|---:|\n",
+        "`results/mutants.json` (cargo-mutants 27.1.0 at {}, {}). Each viable mutant is in exactly one of the last five columns; a racy kill not caught in all its repeats (flaky) or not repeated counts as not caught.\n\n| crate | viable mutants | caught in the run | racy kills caught every time of their repeats | caught in every run | flaky or unrepeated | killed by tests added since | equivalent or not compiled | open |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
         f.commit, f.date
     );
     for (name, c) in &f.crates {
@@ -83,17 +83,21 @@ pub(crate) fn render(f: &MutantsFile) -> Result<String, String> {
         };
         let _ = writeln!(
             s,
-            "| `{name}` | {} | {} | {} | {racy} | {killed} | {equivalent} | {open} |",
-            c.viable, c.caught, c.caught_every_run
+            "| `{name}` | {} | {} | {racy} | {} | {} | {killed} | {equivalent} | {open} |",
+            c.viable,
+            c.caught,
+            c.caught_every_run,
+            c.caught - c.caught_every_run
         );
     }
     let t = &f.summary;
     let _ = writeln!(
         s,
-        "| all | {} | {} | {} | | {} | {} | {} |",
+        "| all | {} | {} | | {} | {} | {} | {} | {} |",
         t.viable,
         t.caught_in_run,
         t.caught_every_run,
+        t.caught_in_run - t.caught_every_run,
         t.killed_after,
         t.equivalent_or_not_compiled,
         t.open_survivors
@@ -128,7 +132,7 @@ mod tests {
     fn a_flaky_kill_is_not_counted_and_survivors_are_sorted() {
         let s = render(&file("storelab-mutants/2")).expect("renders");
         assert!(
-            s.contains("| `store-x` | 10 | 8 | 7 | 1 of 2 | 1 | 1 | 0 |"),
+            s.contains("| `store-x` | 10 | 8 | 1 of 2 | 7 | 1 | 1 | 1 | 0 |"),
             "{s}"
         );
         assert!(s.contains("**88.9%**"), "{s}");

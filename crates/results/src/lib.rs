@@ -432,7 +432,10 @@ impl RunFile {
             reps = reps.max(c.samples.len());
         }
         out.reps = reps;
-        out.machine.command = format!("{runs} runs merged as repetitions (scripts/http-bench)");
+        out.machine.command = format!(
+            "{runs} runs merged as repetitions (storelab merge --reps); the first: {}",
+            out.machine.command
+        );
         Ok(out)
     }
 

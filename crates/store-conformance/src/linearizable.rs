@@ -593,9 +593,12 @@ pub const DEFAULT_HISTORIES: usize = 200;
 
 /// How many histories a check records: [`HISTORIES_ENV`] or the default.
 pub fn histories() -> usize {
-    std::env::var(HISTORIES_ENV)
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
+    histories_from(std::env::var(HISTORIES_ENV).ok().as_deref())
+}
+
+/// [`histories`] for a value of [`HISTORIES_ENV`] (`None`: unset).
+fn histories_from(var: Option<&str>) -> usize {
+    var.and_then(|v| v.trim().parse().ok())
         .filter(|n| *n > 0)
         .unwrap_or(DEFAULT_HISTORIES)
 }
@@ -1430,6 +1433,19 @@ mod tests {
                 });
             }
         });
+    }
+
+    #[test]
+    fn the_history_count_is_a_positive_override_or_the_default() {
+        assert_eq!(histories_from(None), DEFAULT_HISTORIES);
+        assert_eq!(histories_from(Some("7")), 7);
+        assert_eq!(histories_from(Some("1")), 1);
+        assert_eq!(
+            histories_from(Some("0")),
+            DEFAULT_HISTORIES,
+            "0 would check nothing"
+        );
+        assert_eq!(histories_from(Some("many")), DEFAULT_HISTORIES);
     }
 
     #[test]

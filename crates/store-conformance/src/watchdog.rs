@@ -32,8 +32,12 @@ pub const LIMIT_ENV: &str = "STORELAB_TEST_TIMEOUT_SECS";
 /// The time limit in force: [`LIMIT_ENV`] if it holds a positive number of
 /// seconds, else [`DEFAULT_LIMIT_SECS`].
 pub fn limit() -> Duration {
-    let secs = std::env::var(LIMIT_ENV)
-        .ok()
+    limit_from(std::env::var(LIMIT_ENV).ok().as_deref())
+}
+
+/// [`limit`] for a value of [`LIMIT_ENV`] (`None`: unset).
+fn limit_from(var: Option<&str>) -> Duration {
+    let secs = var
         .and_then(|v| v.trim().parse::<u64>().ok())
         .filter(|s| *s > 0)
         .unwrap_or(DEFAULT_LIMIT_SECS);
@@ -101,6 +105,20 @@ mod tests {
             .cloned()
             .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
             .unwrap_or_default()
+    }
+
+    #[test]
+    fn the_limit_is_a_positive_override_or_the_default() {
+        let secs = |v: Option<&str>| limit_from(v).as_secs();
+        assert_eq!(secs(None), DEFAULT_LIMIT_SECS);
+        assert_eq!(secs(Some(" 5 ")), 5);
+        assert_eq!(secs(Some("1")), 1);
+        assert_eq!(
+            secs(Some("0")),
+            DEFAULT_LIMIT_SECS,
+            "0 would fail every check"
+        );
+        assert_eq!(secs(Some("soon")), DEFAULT_LIMIT_SECS);
     }
 
     #[test]

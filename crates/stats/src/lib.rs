@@ -8,10 +8,19 @@
 //! round (the ratio of their samples of the same repetition, which cancels
 //! whatever the machine did that round), and [`multiple`] corrects the
 //! p-values of many rows tested at once (Holm, Benjamini-Hochberg).
+//! [`scaling`] reads one store across thread counts: the speed-up of each
+//! over one thread, paired by round, and a fit of the Universal Scalability
+//! Law (contention σ, coherency κ, the peak thread count).
 
 pub mod compare;
 pub mod multiple;
 pub mod paired;
+pub mod scaling;
+
+pub use scaling::{
+    Speedup, USL_MIN_THREAD_COUNTS, UslError, UslFit, UslInput, fit_usl, fit_usl_store, speedup,
+    speedup_over_store, speedups, usl_points,
+};
 
 use statrs::distribution::{Binomial, ContinuousCDF, DiscreteCDF, Gamma, Normal};
 

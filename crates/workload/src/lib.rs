@@ -471,9 +471,9 @@ impl Workload {
                         .wrapping_add(t as u64)
                         .wrapping_mul(0x9e37_79b9_7f4a_7c15),
                 );
-                let ops: Box<[Op]> = (0..self.stream_len)
-                    .map(|_| {
-                        let kind = kinds[rng.random_range(0..100usize)];
+                let ops: Box<[Op]> = deal(&kinds, self.stream_len, self.seed, t)
+                    .into_iter()
+                    .map(|kind| {
                         let rank = match (self.dist, &zipf) {
                             (_, Some(z)) => (z.sample(&mut rng) as u32).clamp(1, keys) - 1,
                             (KeyDist::Hotspot { fraction, share }, _) => {
@@ -513,6 +513,37 @@ impl Workload {
             },
         }
     }
+}
+
+/// A thread's operation kinds, dealt from decks of 100 cards: each deck
+/// holds every kind of the mix in its exact share (its percent), shuffled
+/// with its own seeded order, and the stream is deck after deck (the last
+/// one cut short where the stream's power-of-two length ends).
+///
+/// Why a deck and not a draw per operation: with independent draws, a
+/// repetition's count of a rare kind is binomial, so its share itself varies
+/// between repetitions (a `get_all=1` mix holds 1% +- 1/sqrt(n) of get_all),
+/// and that spread joins the store's own in every interval. Dealt from
+/// decks, any run of consecutive operations holds each kind within its
+/// percent of the exact share at each end, so repetitions differ only in
+/// what the store did. bustle (conc-map-bench's engine) deals its mix the
+/// same way, from one deck cycled.
+fn deal(kinds: &[OpKind; 100], len: usize, seed: u64, thread: usize) -> Vec<OpKind> {
+    // Its own generator, so the kinds never depend on how many key draws
+    // an operation took.
+    let mut rng = StdRng::seed_from_u64(
+        (seed ^ 0xdec0_cafe_d0c4)
+            .wrapping_add(thread as u64)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15),
+    );
+    let mut out = Vec::with_capacity(len);
+    while out.len() < len {
+        let mut deck = *kinds;
+        deck.shuffle(&mut rng);
+        let take = (len - out.len()).min(deck.len());
+        out.extend_from_slice(&deck[..take]);
+    }
+    out
 }
 
 /// 100 slots, each an operation kind in the mix's proportions.
@@ -620,6 +651,37 @@ mod tests {
             let want = f64::from(mix.percent(kind)) / 100.0;
             assert!((got - want).abs() < 0.005, "{kind:?}: {got} vs {want}");
         }
+    }
+
+    #[test]
+    fn every_window_holds_each_kind_within_its_percent_of_the_exact_share() {
+        // A rare kind's count must not be binomial: any run of operations,
+        // wherever it starts, holds each kind's exact share within the kind's
+        // percent at each end (one partial deck per end).
+        let mix: Mix = "read=79,update=20,get_all=1".parse().expect("valid mix");
+        let g = workload(KeyDist::Uniform, mix).generate(2);
+        for stream in &g.streams {
+            let ops = stream.ops();
+            let decks = ops.len() / 100 * 100;
+            for (start, len) in [(0, 100), (37, 1_000), (1_234, 5_000), (999, 10_007)] {
+                let window = &ops[start..(start + len).min(decks)];
+                for kind in OpKind::ALL {
+                    let p = f64::from(mix.percent(kind));
+                    let got = window.iter().filter(|o| o.kind == kind).count() as f64;
+                    let want = window.len() as f64 * p / 100.0;
+                    assert!(
+                        (got - want).abs() <= 2.0 * p,
+                        "{kind:?} at {start}+{len}: {got} vs {want}"
+                    );
+                }
+            }
+            for deck in ops[..decks].chunks(100) {
+                let get_alls = deck.iter().filter(|o| o.kind == OpKind::GetAll).count();
+                assert_eq!(get_alls, 1, "every deck holds exactly one get_all");
+            }
+        }
+        // ...and the order within decks differs between threads.
+        assert_ne!(g.streams[0].ops()[..100], g.streams[1].ops()[..100]);
     }
 
     #[test]

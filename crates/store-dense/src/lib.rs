@@ -18,27 +18,26 @@
 //! - **No unsafe code.** The synchronization is `RwLock`, `OnceLock`, `Arc`
 //!   and one atomic counter, each used as documented; there is no custom
 //!   protocol for loom to check.
+//! - **The directory is shared.** The id counter and the chunk directory
+//!   (where an id lives, chunks built on first use, found without a lock)
+//!   are `chunk-dir`'s, the same code `rcu` runs; this crate is what a
+//!   chunk holds and how it is locked.
 //!
 //! What it gives up: a deleted task's slot stays allocated (8 bytes), and
 //! memory grows with the highest id, not with the live count. For a Task API
 //! whose ids only grow that is the same; for one that deletes most of what it
 //! creates it is not, and a hash map is the better fit.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
+use chunk_dir::ChunkDir;
 use crossbeam_utils::CachePadded;
 use parking_lot::RwLock;
 use task_model::{
     SharedSlots, Snapshot, SnapshotGuarantee, Task, TaskDraft, TaskId, TaskPatch, TaskStore,
 };
 
-/// log2 of the slots per chunk.
-pub const CHUNK_BITS: u32 = 12;
-/// Slots per chunk: 4096 slots of 8 bytes, 32 KiB.
-pub const CHUNK_SLOTS: usize = 1 << CHUNK_BITS;
-/// Chunks the directory can hold: 2^16 chunks, 268 million ids.
-pub const MAX_CHUNKS: usize = 1 << 16;
+pub use chunk_dir::{CHUNK_BITS, CHUNK_SLOTS, MAX_CHUNKS};
 
 /// One chunk: its slots, shared copy-on-write with snapshots, and how many
 /// hold a task.
@@ -47,35 +46,28 @@ struct Chunk {
     count: usize,
 }
 
-type Cell = CachePadded<RwLock<Chunk>>;
-
-fn new_cell() -> Box<Cell> {
-    Box::new(CachePadded::new(RwLock::new(Chunk {
-        slots: std::iter::repeat_with(|| None).take(CHUNK_SLOTS).collect(),
-        count: 0,
-    })))
+impl Default for Chunk {
+    fn default() -> Self {
+        Chunk {
+            slots: std::iter::repeat_with(|| None).take(CHUNK_SLOTS).collect(),
+            count: 0,
+        }
+    }
 }
+
+/// A chunk behind its own lock, in its own cache line.
+type Cell = CachePadded<RwLock<Chunk>>;
 
 /// Tasks in copy-on-write chunks indexed by id.
 pub struct DenseStore {
-    chunks: Box<[OnceLock<Box<Cell>>]>,
-    next_id: CachePadded<AtomicU64>,
+    /// The ids and the chunks they index (`chunk-dir`).
+    dir: ChunkDir<Cell>,
 }
 
 impl Default for DenseStore {
     fn default() -> Self {
         Self::new()
     }
-}
-
-/// Chunk index and slot index of `id`, or `None` for ids it cannot hold.
-#[inline]
-fn place(id: TaskId) -> Option<(usize, usize)> {
-    let i = id.get().checked_sub(1)?;
-    let chunk = usize::try_from(i >> CHUNK_BITS)
-        .ok()
-        .filter(|c| *c < MAX_CHUNKS)?;
-    Some((chunk, (i as usize) & (CHUNK_SLOTS - 1)))
 }
 
 impl DenseStore {
@@ -86,51 +78,21 @@ impl DenseStore {
 
     /// An empty store with chunks allocated for ids 1..=capacity.
     pub fn with_capacity(capacity: usize) -> Self {
-        let chunks: Box<[OnceLock<Box<Cell>>]> = (0..MAX_CHUNKS).map(|_| OnceLock::new()).collect();
-        for chunk in chunks
-            .iter()
-            .take(capacity.div_ceil(CHUNK_SLOTS).min(MAX_CHUNKS))
-        {
-            let _ = chunk.set(new_cell());
-        }
         DenseStore {
-            chunks,
-            next_id: CachePadded::new(AtomicU64::new(1)),
+            dir: ChunkDir::with_capacity(capacity),
         }
-    }
-
-    /// The chunk holding `id`, if it exists.
-    #[inline]
-    fn cell(&self, id: TaskId) -> Option<(&Cell, usize)> {
-        let (chunk, slot) = place(id)?;
-        Some((self.chunks[chunk].get()?, slot))
-    }
-
-    /// Chunks that may hold tasks: those up to the highest id handed out.
-    fn cells(&self) -> impl Iterator<Item = &Cell> {
-        // Relaxed: a chunk is reached through its OnceLock, which orders its
-        // initialization; the counter only bounds how far to look.
-        let issued = self.next_id.load(Ordering::Relaxed).saturating_sub(1);
-        let used =
-            usize::try_from(issued).map_or(MAX_CHUNKS, |n| n.div_ceil(CHUNK_SLOTS).min(MAX_CHUNKS));
-        self.chunks[..used]
-            .iter()
-            .filter_map(|c| c.get().map(|b| &**b))
     }
 
     /// The chunk index of `id` and the number of chunks ids have reached so
     /// far (for the harness's load-imbalance figure).
     pub fn chunk_of(&self, id: TaskId) -> (usize, usize) {
-        let issued = self.next_id.load(Ordering::Relaxed).saturating_sub(1);
-        let used = usize::try_from(issued)
-            .map_or(MAX_CHUNKS, |n| n.div_ceil(CHUNK_SLOTS).clamp(1, MAX_CHUNKS));
-        (place(id).map_or(0, |p| p.0).min(used - 1), used)
+        self.dir.chunk_of(id)
     }
 
     /// Visits every stored task's `Arc` under each chunk's read lock,
     /// cloning nothing: the get_all floor.
     pub fn for_each_arc(&self, mut f: impl FnMut(&Arc<Task>)) {
-        for cell in self.cells() {
+        for cell in self.dir.used() {
             for task in cell.read().slots.iter().flatten() {
                 f(task);
             }
@@ -143,12 +105,13 @@ impl TaskStore for DenseStore {
     const SNAPSHOT: SnapshotGuarantee = SnapshotGuarantee::PerTask;
 
     fn create(&self, draft: TaskDraft) -> Arc<Task> {
-        // Relaxed: only uniqueness is needed; the chunk lock publishes the task.
-        let id = TaskId(self.next_id.fetch_add(1, Ordering::Relaxed));
+        // The chunk lock publishes the task.
+        let id = self.dir.issue();
         let task = Arc::new(draft.into_task(id));
-        let (chunk, slot) =
-            place(id).expect("more than 268 million tasks: the dense store is full");
-        let cell = self.chunks[chunk].get_or_init(new_cell);
+        let (cell, slot) = self
+            .dir
+            .get_or_create(id)
+            .expect("more than 268 million tasks: the dense store is full");
         let mut guard = cell.write();
         // Copies the chunk first if a snapshot shares it.
         Arc::make_mut(&mut guard.slots)[slot] = Some(task.clone());
@@ -158,18 +121,18 @@ impl TaskStore for DenseStore {
 
     #[inline]
     fn get(&self, id: TaskId) -> Option<Arc<Task>> {
-        let (cell, slot) = self.cell(id)?;
+        let (cell, slot) = self.dir.get(id)?;
         cell.read().slots[slot].clone()
     }
 
     #[inline]
     fn get_with<R>(&self, id: TaskId, f: impl FnOnce(&Task) -> R) -> Option<R> {
-        let (cell, slot) = self.cell(id)?;
+        let (cell, slot) = self.dir.get(id)?;
         cell.read().slots[slot].as_deref().map(f)
     }
 
     fn update(&self, id: TaskId, patch: TaskPatch) -> Option<Arc<Task>> {
-        let (cell, slot) = self.cell(id)?;
+        let (cell, slot) = self.dir.get(id)?;
         let mut guard = cell.write();
         let next = Arc::new(guard.slots[slot].as_ref()?.patched(&patch));
         Arc::make_mut(&mut guard.slots)[slot] = Some(next.clone());
@@ -177,7 +140,7 @@ impl TaskStore for DenseStore {
     }
 
     fn delete(&self, id: TaskId) -> Option<Arc<Task>> {
-        let (cell, slot) = self.cell(id)?;
+        let (cell, slot) = self.dir.get(id)?;
         let mut guard = cell.write();
         guard.slots[slot].as_ref()?;
         let gone = Arc::make_mut(&mut guard.slots)[slot].take();
@@ -187,15 +150,15 @@ impl TaskStore for DenseStore {
 
     fn get_all(&self) -> Vec<Arc<Task>> {
         let mut out = Vec::with_capacity(self.len());
-        for cell in self.cells() {
+        for cell in self.dir.used() {
             out.extend(cell.read().slots.iter().flatten().cloned());
         }
         out
     }
 
     fn snapshot(&self) -> Snapshot {
-        let mut snapshot = Snapshot::with_capacity(self.cells().count());
-        for cell in self.cells() {
+        let mut snapshot = Snapshot::with_capacity(self.dir.used().count());
+        for cell in self.dir.used() {
             let chunk = cell.read();
             if chunk.count > 0 {
                 snapshot.push_shared(chunk.slots.clone(), chunk.count);
@@ -205,26 +168,13 @@ impl TaskStore for DenseStore {
     }
 
     fn len(&self) -> usize {
-        self.cells().map(|c| c.read().count).sum()
+        self.dir.used().map(|c| c.read().count).sum()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn places_ids_densely() {
-        assert_eq!(place(TaskId(0)), None);
-        assert_eq!(place(TaskId(1)), Some((0, 0)));
-        assert_eq!(
-            place(TaskId(CHUNK_SLOTS as u64)),
-            Some((0, CHUNK_SLOTS - 1))
-        );
-        assert_eq!(place(TaskId(CHUNK_SLOTS as u64 + 1)), Some((1, 0)));
-        assert_eq!(place(TaskId(u64::MAX)), None);
-        assert_eq!(place(TaskId((MAX_CHUNKS * CHUNK_SLOTS) as u64 + 1)), None);
-    }
 
     #[test]
     fn ids_it_cannot_hold_are_simply_absent() {
@@ -241,7 +191,7 @@ mod tests {
         }
         let snap = store.snapshot();
         let shared = |s: &DenseStore| {
-            let cell = s.chunks[0].get().expect("chunk 0 exists");
+            let (cell, _) = s.dir.get(TaskId(1)).expect("chunk 0 exists");
             Arc::strong_count(&cell.read().slots)
         };
         assert_eq!(shared(&store), 2, "the snapshot shares chunk 0");
@@ -275,16 +225,8 @@ mod tests {
         for i in 0..(CHUNK_SLOTS as u32 + 2) {
             store.create(store_draft(i));
         }
-        assert_eq!(store.chunk_of(TaskId(1)), (0, 2));
-        assert_eq!(store.chunk_of(TaskId(CHUNK_SLOTS as u64)), (0, 2));
+        // The boundaries are chunk-dir's to test; this is the delegation.
         assert_eq!(store.chunk_of(TaskId(CHUNK_SLOTS as u64 + 1)), (1, 2));
-        // An id past the chunks ids have reached counts in the last of them.
-        assert_eq!(store.chunk_of(TaskId(10 * CHUNK_SLOTS as u64)), (1, 2));
-        assert_eq!(
-            store.chunk_of(TaskId(u64::MAX)),
-            (0, 2),
-            "ids it cannot hold"
-        );
         store.delete(TaskId(3));
         let mut seen = Vec::new();
         store.for_each_arc(|t| seen.push(t.id.get()));

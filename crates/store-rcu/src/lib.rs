@@ -44,12 +44,18 @@
 //!   old one lives until a grace period passes: memory lags deletes.
 //! - **Snapshots are per task**: `get_all` loads one slot after another.
 //! - A deleted task's slot stays allocated (8 bytes), as in `dense`.
+//!
+//! The id counter and the chunk directory are `chunk-dir`'s, the same code
+//! `dense` runs: a read finds its chunk with `OnceLock`'s Acquire load, no
+//! lock. The loom model leaves the directory out (the whole store is
+//! compiled out under `--cfg crossbeam_loom`): it has no protocol of its
+//! own, only `OnceLock` and a counter whose one property is atomicity.
 
 #[cfg(not(crossbeam_loom))]
-use std::sync::OnceLock;
-#[cfg(not(crossbeam_loom))]
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
+#[cfg(not(crossbeam_loom))]
+use chunk_dir::ChunkDir;
 #[cfg(not(crossbeam_loom))]
 use crossbeam_utils::CachePadded;
 #[cfg(not(crossbeam_loom))]
@@ -67,12 +73,7 @@ mod store {
     use super::*;
     use std::sync::Arc;
 
-    /// log2 of the slots per chunk.
-    pub const CHUNK_BITS: u32 = 12;
-    /// Slots per chunk: 4096 pointers, 32 KiB.
-    pub const CHUNK_SLOTS: usize = 1 << CHUNK_BITS;
-    /// Chunks the directory can hold: 2^16 chunks, 268 million ids.
-    pub const MAX_CHUNKS: usize = 1 << 16;
+    pub use chunk_dir::{CHUNK_BITS, CHUNK_SLOTS, MAX_CHUNKS};
 
     /// One chunk: its slots, and how many hold a task (padded: creates and
     /// deletes write it, reads never do).
@@ -82,30 +83,22 @@ mod store {
         pending: Pending,
     }
 
-    fn new_chunk() -> Box<Chunk> {
-        Box::new(Chunk {
-            slots: std::iter::repeat_with(Slot::empty)
-                .take(CHUNK_SLOTS)
-                .collect(),
-            count: CachePadded::new(AtomicUsize::new(0)),
-            pending: Pending::default(),
-        })
-    }
-
-    /// Chunk index and slot index of `id`, or `None` for ids it cannot hold.
-    #[inline]
-    fn place(id: TaskId) -> Option<(usize, usize)> {
-        let i = id.get().checked_sub(1)?;
-        let chunk = usize::try_from(i >> CHUNK_BITS)
-            .ok()
-            .filter(|c| *c < MAX_CHUNKS)?;
-        Some((chunk, (i as usize) & (CHUNK_SLOTS - 1)))
+    impl Default for Chunk {
+        fn default() -> Self {
+            Chunk {
+                slots: std::iter::repeat_with(Slot::empty)
+                    .take(CHUNK_SLOTS)
+                    .collect(),
+                count: CachePadded::new(AtomicUsize::new(0)),
+                pending: Pending::default(),
+            }
+        }
     }
 
     /// Tasks in read-copy-update slots indexed by id.
     pub struct RcuStore {
-        chunks: Box<[OnceLock<Box<Chunk>>]>,
-        next_id: CachePadded<AtomicU64>,
+        /// The ids and the chunks they index (`chunk-dir`, as in `dense`).
+        dir: ChunkDir<Chunk>,
     }
 
     impl Default for RcuStore {
@@ -122,53 +115,28 @@ mod store {
 
         /// An empty store with chunks allocated for ids 1..=capacity.
         pub fn with_capacity(capacity: usize) -> Self {
-            let chunks: Box<[OnceLock<Box<Chunk>>]> =
-                (0..MAX_CHUNKS).map(|_| OnceLock::new()).collect();
-            for chunk in chunks
-                .iter()
-                .take(capacity.div_ceil(CHUNK_SLOTS).min(MAX_CHUNKS))
-            {
-                let _ = chunk.set(new_chunk());
-            }
             RcuStore {
-                chunks,
-                next_id: CachePadded::new(AtomicU64::new(1)),
+                dir: ChunkDir::with_capacity(capacity),
             }
         }
 
         #[inline]
         fn slot(&self, id: TaskId) -> Option<(&Chunk, &Slot<Task>)> {
-            let (chunk, slot) = place(id)?;
-            let chunk = self.chunks[chunk].get()?;
+            let (chunk, slot) = self.dir.get(id)?;
             Some((chunk, &chunk.slots[slot]))
-        }
-
-        /// Chunks that may hold tasks: those up to the highest id handed out.
-        fn used(&self) -> impl Iterator<Item = &Chunk> {
-            // Relaxed: a chunk is reached through its OnceLock, which orders
-            // its initialization; the counter only bounds how far to look.
-            let issued = self.next_id.load(Ordering::Relaxed).saturating_sub(1);
-            let used = usize::try_from(issued)
-                .map_or(MAX_CHUNKS, |n| n.div_ceil(CHUNK_SLOTS).min(MAX_CHUNKS));
-            self.chunks[..used]
-                .iter()
-                .filter_map(|c| c.get().map(|b| &**b))
         }
 
         /// The chunk index of `id` and the number of chunks ids have reached
         /// (for the harness's load-imbalance figure).
         pub fn chunk_of(&self, id: TaskId) -> (usize, usize) {
-            let issued = self.next_id.load(Ordering::Relaxed).saturating_sub(1);
-            let used = usize::try_from(issued)
-                .map_or(MAX_CHUNKS, |n| n.div_ceil(CHUNK_SLOTS).clamp(1, MAX_CHUNKS));
-            (place(id).map_or(0, |p| p.0).min(used - 1), used)
+            self.dir.chunk_of(id)
         }
 
         /// Visits every stored task in place, cloning nothing: the get_all
         /// floor.
         pub fn for_each_task(&self, mut f: impl FnMut(&Task)) {
             let guard = crossbeam_epoch::pin();
-            for chunk in self.used() {
+            for chunk in self.dir.used() {
                 for slot in chunk.slots.iter() {
                     if let Some(task) = slot.load(&guard) {
                         f(task);
@@ -184,7 +152,7 @@ mod store {
         /// wait for threads that unpin; it never frees early, so giving up
         /// delays the drops and is still sound.
         fn drop(&mut self) {
-            let pending = |s: &RcuStore| s.used().map(|c| c.pending.count()).sum::<usize>();
+            let pending = |s: &RcuStore| s.dir.used().map(|c| c.pending.count()).sum::<usize>();
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
             while pending(self) > 0 && std::time::Instant::now() < deadline {
                 crossbeam_epoch::pin().flush();
@@ -198,13 +166,13 @@ mod store {
         const SNAPSHOT: SnapshotGuarantee = SnapshotGuarantee::PerTask;
 
         fn create(&self, draft: TaskDraft) -> Arc<Task> {
-            // Relaxed: only uniqueness is needed; the slot's Release publishes
-            // the task.
-            let id = TaskId(self.next_id.fetch_add(1, Ordering::Relaxed));
+            // The slot's Release publishes the task.
+            let id = self.dir.issue();
             let task = Arc::new(draft.into_task(id));
-            let (chunk, slot) =
-                place(id).expect("more than 268 million tasks: the rcu store is full");
-            let chunk = self.chunks[chunk].get_or_init(new_chunk);
+            let (chunk, slot) = self
+                .dir
+                .get_or_create(id)
+                .expect("more than 268 million tasks: the rcu store is full");
             if chunk.slots[slot].publish(task.clone()).is_err() {
                 unreachable!("id {id:?} was handed out twice");
             }
@@ -244,7 +212,7 @@ mod store {
         fn get_all(&self) -> Vec<Arc<Task>> {
             let guard = crossbeam_epoch::pin();
             let mut out = Vec::with_capacity(self.len());
-            for chunk in self.used() {
+            for chunk in self.dir.used() {
                 out.extend(chunk.slots.iter().filter_map(|s| s.get(&guard)));
             }
             out
@@ -255,7 +223,10 @@ mod store {
         }
 
         fn len(&self) -> usize {
-            self.used().map(|c| c.count.load(Ordering::Relaxed)).sum()
+            self.dir
+                .used()
+                .map(|c| c.count.load(Ordering::Relaxed))
+                .sum()
         }
     }
 
@@ -271,20 +242,6 @@ mod store {
             }
             .validate_at(Timestamp(1))
             .expect("valid")
-        }
-
-        #[test]
-        fn places_ids_densely() {
-            assert_eq!(place(TaskId(0)), None);
-            assert_eq!(place(TaskId(1)), Some((0, 0)));
-            assert_eq!(place(TaskId(CHUNK_SLOTS as u64 + 1)), Some((1, 0)));
-            assert_eq!(place(TaskId(u64::MAX)), None);
-            assert_eq!(
-                place(TaskId((MAX_CHUNKS * CHUNK_SLOTS) as u64)),
-                Some((MAX_CHUNKS - 1, CHUNK_SLOTS - 1)),
-                "the last id the directory holds"
-            );
-            assert_eq!(place(TaskId((MAX_CHUNKS * CHUNK_SLOTS) as u64 + 1)), None);
         }
 
         #[test]
@@ -315,11 +272,8 @@ mod store {
             for i in 0..(CHUNK_SLOTS as u32 + 2) {
                 store.create(draft(i));
             }
-            assert_eq!(store.chunk_of(TaskId(1)), (0, 2));
-            assert_eq!(store.chunk_of(TaskId(CHUNK_SLOTS as u64)), (0, 2));
+            // The boundaries are chunk-dir's to test; this is the delegation.
             assert_eq!(store.chunk_of(TaskId(CHUNK_SLOTS as u64 + 1)), (1, 2));
-            // An id past the chunks ids have reached counts in the last of them.
-            assert_eq!(store.chunk_of(TaskId(10 * CHUNK_SLOTS as u64)), (1, 2));
             store.delete(TaskId(3));
             let mut seen = Vec::new();
             store.for_each_task(|t| seen.push(t.id.get()));

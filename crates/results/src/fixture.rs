@@ -45,6 +45,7 @@ pub fn file(cells: Vec<Cell>) -> RunFile {
             git_dirty: false,
             date: "2026-11-25".into(),
             command: "test".into(),
+            ..Machine::default()
         },
         preset: None,
         workload: Workload {

@@ -11,6 +11,7 @@ mod decisions;
 mod files;
 mod gate;
 mod load;
+mod machine;
 mod run;
 mod serve;
 
@@ -53,6 +54,8 @@ enum Command {
     Export(files::ExportArgs),
     /// Join run files of the same work into one.
     Merge(files::MergeArgs),
+    /// Print this machine's record (as result files hold it) or its short name.
+    Machine(machine::MachineArgs),
 }
 
 /// Why a command did not succeed. Each kind has its exit code, as ripgrep's
@@ -113,6 +116,7 @@ pub const BESIDE_YOURS: &str = "dense,dashmap,papaya,scc,unsync,noop";
 /// table and result file as `storelab run`. Arguments after `--` are
 /// `storelab run`'s: `cargo bench -- --preset smoke --threads 1,2`.
 pub fn bench_main(yours: Vec<bench_harness::Entry>) -> ExitCode {
+    crate::build().install();
     // cargo bench passes --bench; a criterion-style filter is not an option.
     let mut argv: Vec<String> = vec!["storelab".into(), "run".into()];
     argv.extend(std::env::args().skip(1).filter(|a| a != "--bench"));
@@ -140,6 +144,7 @@ pub fn bench_main(yours: Vec<bench_harness::Entry>) -> ExitCode {
 /// Runs the command line; failures are printed and exit 1 (a finding) or
 /// 2 (an error).
 pub fn main() -> ExitCode {
+    crate::build().install();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -171,6 +176,7 @@ pub fn main() -> ExitCode {
         Command::Load(args) => load::load(args),
         Command::Merge(args) => files::merge(args),
         Command::Export(args) => files::export(args),
+        Command::Machine(args) => machine::machine(&args),
     };
     exit(result)
 }

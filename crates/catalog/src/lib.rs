@@ -72,6 +72,9 @@ macro_rules! for_each_store {
                 (|c| store_shardunit::ShardUnitStore::with_shards_and_capacity(4096, c))
                 "shardunit with 4096 shards (the knob: shard count)"
                 [sharded(|s, id| (s.shard_of(id), s.shards().len()))];
+            shard_pool_unpinned "shard-pool-unpinned" Knob (store_shard_pool::ShardPoolStore)
+                (store_shard_pool::ShardPoolStore::unpinned)
+                "shard-pool with its workers left unpinned (the knob: CPU affinity)" [threads];
             dense_twin "dense-twin" Knob (store_dense::DenseStore) (store_dense::DenseStore::with_capacity)
                 "dense again under another name: the A/A test of scripts/calibrate" [];
             dense_slow_4 "dense-slow-4" Knob (store_limits::Delayed<store_dense::DenseStore, 4>)
@@ -98,6 +101,9 @@ macro_rules! for_each_store {
                 (|c| unsafe { store_limits::UnsyncVecStore::with_capacity(c) })
                 "a plain vector indexed by id, no synchronization (1 thread only): the floor of id-indexed stores"
                 [single_thread];
+            floor "floor" Limit (store_limits::FloorStore) (store_limits::FloorStore::with_capacity)
+                "one atomic pointer per id, versions never freed during a run: the multi-thread floor"
+                [walkable(store_limits::FloorStore::walk)];
             noop "noop" Limit (store_limits::NoopStore) (store_limits::NoopStore::with_capacity)
                 "does nothing: the harness's own cost per operation" [stores_nothing];
         }

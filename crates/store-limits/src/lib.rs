@@ -8,6 +8,9 @@
 //! - [`UnsyncVecStore`]: a plain vector indexed by id, no synchronization
 //!   and no hashing: the floor of a store that indexes by id (`dense`,
 //!   `rcu`), one pointer load per lookup. Single-thread, like `unsync`.
+//! - [`FloorStore`]: one atomic pointer per id, and no version freed while
+//!   the store lives: the least synchronization the API needs, at every
+//!   thread count (the multi-thread floor; see [`floor`]).
 //! - [`NoopStore`]: stores nothing and finds nothing. Its ns/op is the
 //!   harness's own cost per operation (loading the next operation,
 //!   dispatching on its kind, checking the result).
@@ -16,6 +19,17 @@
 //!   detects (`scripts/calibrate`).
 //!
 //! None is a store anyone should deploy.
+
+#[cfg(not(storelab_loom))]
+pub mod floor;
+#[cfg(not(storelab_loom))]
+pub use floor::FloorStore;
+#[cfg(storelab_loom)]
+mod floor {
+    //! Under loom only the slot protocol is built, for its model.
+    #[allow(dead_code)]
+    pub mod slot;
+}
 
 use std::cell::{Cell, UnsafeCell};
 use std::sync::Arc;

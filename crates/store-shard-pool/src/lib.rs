@@ -51,13 +51,29 @@ impl ShardPoolStore {
         Self::with_config(DEFAULT_SHARDS, capacity, cores)
     }
 
+    /// As [`with_capacity`](Self::with_capacity), with the workers left
+    /// where the OS scheduler puts them: the knob that tests the log's claim
+    /// that pinning a pool to cores is what makes it fast.
+    pub fn unpinned(capacity: usize) -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self::build(DEFAULT_SHARDS, capacity, cores, false)
+    }
+
     /// `shards` units, `capacity` tasks, and `workers` workers (rounded down
-    /// to a power of two, between 1 and the shard count).
+    /// to a power of two, between 1 and the shard count), pinned.
     pub fn with_config(shards: usize, capacity: usize, workers: usize) -> Self {
+        Self::build(shards, capacity, workers, true)
+    }
+
+    fn build(shards: usize, capacity: usize, workers: usize, pin: bool) -> Self {
         let inner = ShardUnitStore::with_shards_and_capacity(shards, capacity);
         let shard_count = inner.shards().len();
         let workers = prev_power_of_two(workers.clamp(1, shard_count));
-        let cores = core_affinity::get_core_ids().unwrap_or_default();
+        let cores = if pin {
+            core_affinity::get_core_ids().unwrap_or_default()
+        } else {
+            Vec::new()
+        };
         let mut senders = Vec::with_capacity(workers);
         let mut handles = Vec::with_capacity(workers);
         for w in 0..workers {

@@ -17,7 +17,8 @@
 //! time is not stretched by one slow caller waiting out a fixed share, and
 //! every thread stops within one batch of the others. How unevenly the work
 //! went is kept (each thread's operations and time), and reported as the
-//! fairness of the cell: the slowest thread's throughput over the fastest's.
+//! fairness of the cell: the slowest thread's throughput over the median of
+//! the others' (see `storelab_results::UNFAIR_BELOW` for why not the fastest).
 //! The counter is touched once per batch (at most 1,024 operations), never
 //! per operation; there is no clock read or allocation inside the loop.
 //!

@@ -85,6 +85,18 @@ pub fn knee_apart(leader_lowest: f64, runner_up_highest: f64) -> bool {
     leader_lowest > runner_up_highest
 }
 
+/// "The measured ratio is at most `bound`" (a projection's upper bound, such
+/// as a speed-up the USL allowed): holds when the whole interval lies at or
+/// under the bound, does not hold when it lies wholly above it.
+pub fn at_most(ratio: &PairedRatio, bound: f64) -> Outcome {
+    match ratio.ci {
+        Some((_, hi)) if hi <= bound => Outcome::Holds,
+        Some((lo, _)) if lo > bound => Outcome::DoesNotHold,
+        Some(_) => Outcome::Inconclusive,
+        None => too_few(ratio.n, storelab_stats::paired::min_pairs(ratio.confidence)),
+    }
+}
+
 /// "The claimed-faster store is faster": [`at_least`] with factor 1.
 pub fn faster(ratio: &PairedRatio) -> Outcome {
     at_least(ratio, 1.0)
@@ -210,6 +222,17 @@ mod tests {
             .map(|i| center * (1.0 + spread * (i as f64 / 19.0 - 0.5)))
             .collect();
         ratio_summary(&v, 0.95)
+    }
+
+    #[test]
+    fn at_most_a_bound_uses_the_whole_interval() {
+        // 20 rounds around 3.5 (3.15-3.85): under 4, over 3, across 3.5.
+        assert_eq!(at_most(&ratios(3.5, 0.2), 4.0), Outcome::Holds);
+        assert_eq!(at_most(&ratios(3.5, 0.2), 3.0), Outcome::DoesNotHold);
+        assert_eq!(at_most(&ratios(3.5, 0.2), 3.5), Outcome::Inconclusive);
+        // Too few rounds for an interval: untestable, whatever the median.
+        let few = ratio_summary(&[3.0, 3.1, 3.2], 0.95);
+        assert!(matches!(at_most(&few, 4.0), Outcome::Untestable(_)));
     }
 
     #[test]

@@ -170,7 +170,8 @@ fn family(files: &[(&str, RunFile)]) -> String {
         for t in file.thread_counts() {
             let _ = writeln!(
                 s,
-                "- **{label}**, {t} thread(s): {}",
+                "- **{label}**, {}: {}",
+                super::on_home(t),
                 lead_sentence(file, t)
             );
         }
@@ -357,7 +358,7 @@ pub(crate) fn section_growth(r: &mut Results) -> Result<String, String> {
     }
     s += "\nWho leads (as above):\n\n";
     for t in file.thread_counts() {
-        let _ = writeln!(s, "- {t} thread(s): {}", lead_sentence(&file, t));
+        let _ = writeln!(s, "- {}: {}", super::on_home(t), lead_sentence(&file, t));
     }
     let _ = write!(
         s,

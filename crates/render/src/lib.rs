@@ -1,11 +1,13 @@
 //! Rendering: what the lab shows a reader. Text, Markdown and CSV tables
 //! ([`table`]), comparison tables ([`compare`]), and REPORT.md with its SVG
-//! plots ([`report`], one function per chart). Reads result files and the
+//! plots ([`report`], one function per chart; the scaling plots of many-core
+//! runs in [`scaling`]). Reads result files and the
 //! statistics crate's data; measures and decides nothing.
 
 pub mod compare;
 pub mod gobench;
 pub mod report;
+pub mod scaling;
 pub mod table;
 
 pub use table::Table;

@@ -4,7 +4,9 @@
 //! plotters): throughput against threads per store, latency percentiles per
 //! store for each operation kind, and allocations per operation per store.
 //! Axes are titled with units; throughput and latency use a log scale, since
-//! the stores span decades.
+//! the stores span decades. Files that measured at least three thread
+//! counts (a many-core machine's) also get a scaling plot ([`crate::scaling`]),
+//! in a section per machine at the end.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -16,18 +18,21 @@ use plotters::prelude::*;
 use storelab_results::{Metric, RunFile};
 use storelab_stats::summarize;
 
+use crate::scaling;
 use crate::table::{human, run_header, run_notes, run_table};
 
-type PlotResult = Result<(), String>;
+pub(crate) type PlotResult = Result<(), String>;
 
 /// Draws one plot of a run into an SVG file.
 type Plotter = fn(&RunFile, &Path) -> PlotResult;
 
-fn plot_err<E: std::fmt::Display>(e: E) -> String {
+pub(crate) fn plot_err<E: std::fmt::Display>(e: E) -> String {
     format!("cannot draw plot: {e}")
 }
 
-/// Writes `out` (Markdown) and its plots in `plots/` beside it.
+/// Writes `out` (Markdown) and its plots in `plots/` beside it. Files that
+/// measured at least three thread counts also get a scaling plot each, in
+/// a section per machine at the end.
 pub fn write_report(files: &[(PathBuf, RunFile)], out: &Path) -> Result<Vec<PathBuf>, String> {
     let dir = out
         .parent()
@@ -41,17 +46,9 @@ pub fn write_report(files: &[(PathBuf, RunFile)], out: &Path) -> Result<Vec<Path
          file: its machine, its workload, its table, its plots.\n",
     );
     let mut written = Vec::new();
-    for (path, file) in files {
-        let stem = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or("run")
-            .to_owned();
-        let _ = write!(
-            md,
-            "\n## {}\n\n",
-            path.file_name().and_then(|s| s.to_str()).unwrap_or("run")
-        );
+    let names = section_names(files);
+    for ((_, file), (heading, stem)) in files.iter().zip(&names) {
+        let _ = write!(md, "\n## {heading}\n\n");
         for line in run_header(file).lines() {
             let _ = writeln!(md, "{line}  ");
         }
@@ -74,21 +71,148 @@ pub fn write_report(files: &[(PathBuf, RunFile)], out: &Path) -> Result<Vec<Path
             written.push(svg);
         }
     }
+    scaling_sections(files, &names, &plots, &mut md, &mut written)?;
     storelab_results::write_file(out, md.as_bytes())?;
     written.push(out.to_owned());
     Ok(written)
+}
+
+/// Each file's section heading and the stem of its plots: its file name
+/// and stem, as always, for files in the first file's folder; a file in
+/// another folder (`results/xeon-16c/seed.json` after `results/seed.json`)
+/// is headed `xeon-16c/seed.json` and its plots are prefixed `xeon-16c-`,
+/// so that no plot overwrites another (a clash left even so gets a number).
+fn section_names(files: &[(PathBuf, RunFile)]) -> Vec<(String, String)> {
+    let folder = |p: &Path| {
+        p.parent()
+            .and_then(|d| d.file_name())
+            .and_then(|d| d.to_str())
+            .map(str::to_owned)
+    };
+    let home = files.first().and_then(|(p, _)| folder(p));
+    let mut taken: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    for (path, _) in files {
+        let name = path.file_name().and_then(|s| s.to_str()).unwrap_or("run");
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("run");
+        let (heading, base) = match folder(path).filter(|f| Some(f) != home.as_ref()) {
+            Some(f) => (format!("{f}/{name}"), format!("{}-{stem}", file_safe(&f))),
+            None => (name.to_owned(), stem.to_owned()),
+        };
+        let mut plot_stem = base.clone();
+        let mut k = 2;
+        while taken.contains(&plot_stem) {
+            plot_stem = format!("{base}-{k}");
+            k += 1;
+        }
+        taken.push(plot_stem.clone());
+        out.push((heading, plot_stem));
+    }
+    out
+}
+
+/// `name` with anything but ASCII letters, digits, `-`, `_` and `.`
+/// replaced by `-`, for a file name.
+fn file_safe(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+/// One section per machine, in the order the machines first appear, with
+/// the scaling plot of each of its files that measured at least
+/// [`scaling::MIN_THREAD_COUNTS`] thread counts.
+fn scaling_sections(
+    files: &[(PathBuf, RunFile)],
+    names: &[(String, String)],
+    plots: &Path,
+    md: &mut String,
+    written: &mut Vec<PathBuf>,
+) -> PlotResult {
+    let scaled: Vec<(&RunFile, &str)> = files
+        .iter()
+        .zip(names)
+        .filter(|((_, f), _)| scaling::scales(f))
+        .map(|((_, f), (heading, _))| (f, heading.as_str()))
+        .collect();
+    let mut machines: Vec<String> = Vec::new();
+    for (f, _) in &scaled {
+        if !machines.contains(&f.machine.name()) {
+            machines.push(f.machine.name());
+        }
+    }
+    let mut taken: Vec<String> = Vec::new();
+    for machine in &machines {
+        let _ = write!(md, "\n## Scaling on {machine}\n\n");
+        for (file, heading) in scaled.iter().filter(|(f, _)| f.machine.name() == *machine) {
+            let label = file.preset.clone().unwrap_or_else(|| heading_stem(heading));
+            let svg = scaling_name(machine, &label, heading, &taken);
+            taken.push(svg.clone());
+            let visit = matches!(file.read_mode, workload::ReadMode::Visit);
+            let title = format!(
+                "{label}{} on {machine}: throughput by threads",
+                if visit { " (visit reads)" } else { "" }
+            );
+            let path = plots.join(format!("{svg}.svg"));
+            scaling::scaling_plot(file, &title, &path)?;
+            written.push(path);
+            let threads: Vec<String> = file.thread_counts().iter().map(|t| t.to_string()).collect();
+            let _ = writeln!(
+                md,
+                "### {title}\n\nFrom `{heading}` (its table above), at {} threads.  \nmachine: {}\n",
+                threads.join(", "),
+                file.machine.summary()
+            );
+            for c in scaling::captions(&scaling::scaling_series(file)) {
+                let _ = writeln!(md, "- {c}");
+            }
+            let _ = writeln!(md, "\n![{title}](plots/{svg}.svg)\n");
+        }
+    }
+    Ok(())
+}
+
+/// The scaling plot's file name, without `.svg`: `scaling-MACHINE-LABEL`
+/// (the label is the preset), else with the file's stem for the label,
+/// else numbered, whichever is not `taken` yet.
+fn scaling_name(machine: &str, label: &str, heading: &str, taken: &[String]) -> String {
+    let machine = file_safe(machine);
+    let stem = format!("scaling-{machine}-{}", file_safe(&heading_stem(heading)));
+    let mut name = format!("scaling-{machine}-{}", file_safe(label));
+    let mut k = 2;
+    while taken.contains(&name) {
+        name = if k == 2 && !taken.contains(&stem) {
+            stem.clone()
+        } else {
+            format!("{stem}-{k}")
+        };
+        k += 1;
+    }
+    name
+}
+
+/// The file stem in a section heading (`xeon-16c/seed.json` -> `seed`).
+fn heading_stem(heading: &str) -> String {
+    let name = heading.rsplit('/').next().unwrap_or(heading);
+    name.strip_suffix(".json").unwrap_or(name).to_owned()
 }
 
 fn store_names(file: &RunFile) -> Vec<String> {
     file.stores.iter().map(|s| s.name.clone()).collect()
 }
 
-fn color(i: usize) -> RGBColor {
+pub(crate) fn color(i: usize) -> RGBColor {
     let c = Palette99::pick(i).to_rgba();
     RGBColor(c.0, c.1, c.2)
 }
 
-fn root(path: &Path, size: (u32, u32)) -> DrawingArea<SVGBackend<'_>, Shift> {
+pub(crate) fn root(path: &Path, size: (u32, u32)) -> DrawingArea<SVGBackend<'_>, Shift> {
     let root = SVGBackend::new(path, size).into_drawing_area();
     let _ = root.fill(&WHITE);
     root
@@ -315,4 +439,66 @@ fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
         return (0.1, 10.0);
     }
     (lo / 1.5, hi * 1.5)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scaling_sections_per_machine_and_no_plot_overwrites_another() {
+        let many = crate::scaling::tests::run();
+        let mut few = many.clone();
+        few.cells.retain(|c| c.threads < 4);
+        let mut xeon = many.clone();
+        xeon.machine.name = Some("xeon-16c".into());
+        xeon.preset = Some("seed".into());
+        let files = vec![
+            (PathBuf::from("results/seed.json"), many),
+            (PathBuf::from("results/two/seed.json"), few),
+            (PathBuf::from("results/xeon-16c/seed.json"), xeon.clone()),
+            (PathBuf::from("results/xeon-16c/seed-visit.json"), xeon),
+        ];
+        let dir = std::env::temp_dir().join(format!("storelab-report-{}", std::process::id()));
+        let out = dir.join("REPORT.md");
+        let written = write_report(&files, &out).expect("written");
+        let md = std::fs::read_to_string(&out).expect("report");
+        let _ = std::fs::remove_dir_all(&dir);
+        let names: Vec<String> = written
+            .iter()
+            .filter_map(|p| p.file_name()?.to_str().map(str::to_owned))
+            .collect();
+        for want in [
+            "seed-throughput.svg",
+            "two-seed-throughput.svg",
+            "xeon-16c-seed-throughput.svg",
+            "xeon-16c-seed-visit-throughput.svg",
+            "scaling-test-2c-seed.svg",
+            "scaling-xeon-16c-seed.svg",
+            "scaling-xeon-16c-seed-visit.svg",
+            "REPORT.md",
+        ] {
+            assert!(names.iter().any(|n| n == want), "{want} not in {names:?}");
+        }
+        // The file with two thread counts gets no scaling plot.
+        assert_eq!(
+            names.iter().filter(|n| n.starts_with("scaling-")).count(),
+            3
+        );
+        for want in [
+            "\n## seed.json\n",
+            "\n## two/seed.json\n",
+            "\n## xeon-16c/seed.json\n",
+            "\n## xeon-16c/seed-visit.json\n",
+            "\n## Scaling on test-2c\n",
+            "\n## Scaling on xeon-16c\n",
+            "From `xeon-16c/seed.json` (its table above), at 1, 2, 4 threads.",
+            "![seed on xeon-16c: throughput by threads](plots/scaling-xeon-16c-seed.svg)",
+            "![seed on test-2c: throughput by threads](plots/scaling-test-2c-seed.svg)",
+            "- noop (the harness's own cost",
+        ] {
+            assert!(md.contains(want), "{want:?} missing from\n{md}");
+        }
+        assert!(md.find("## Scaling on test-2c") < md.find("## Scaling on xeon-16c"));
+    }
 }

@@ -263,7 +263,7 @@ pub fn run_notes(file: &RunFile) -> String {
     notes += "ns/op: median over repetitions of wall time / total ops (Go's RunParallel). ±CI: 95% CI half-width.\n";
     notes += "vs best: median ns/op over the fastest non-limit store at that thread count.\n";
     notes += &format!(
-        "fair: slowest thread's throughput over the fastest's (median over repetitions); below {:.1} a cell is unfair.\n",
+        "fair: slowest thread's throughput over the median of the others' (median over repetitions); below {:.1} a cell is unfair.\n",
         storelab_results::UNFAIR_BELOW
     );
     notes += &format!(

@@ -161,12 +161,22 @@ pub struct Cell {
     pub too_short: bool,
 }
 
-/// Below this fairness (slowest thread's throughput over the fastest's), a
-/// cell is flagged as unfair in tables and verdicts. Not 1.0: the `noop`
-/// store, which shares nothing between threads, measures about 0.9 on this
-/// lab's 2-vCPU VM, whose vCPUs do not run equally; below 0.6 a store is
-/// starving a caller (the faithful channel store measured 0.07 before work
-/// was shared out fairly).
+/// Below this fairness (the slowest thread's throughput over the median of
+/// the others'), a cell is flagged as unfair in tables and verdicts.
+///
+/// Why 0.6, and why against the median of the others rather than the
+/// fastest: on the 16-core Xeon (results/xeon-16c/), the vCPUs ran at two
+/// speeds about 1.4x apart (noop's threads, which share nothing, split into
+/// a fast group within 1.1x of the fastest and a slow one at 1.3-1.4x, each
+/// slow thread busy for the whole window), so the slowest over the fastest
+/// read 0.6-0.75 for noop and most stores: the machine's spread, not a
+/// starved thread. Against the median of the others, noop reads 0.79-0.95
+/// there and the lowest healthy cell 0.685; at two threads the figure is the
+/// same as before (the median of one other thread is that thread), where
+/// noop reads about 0.9 on the lab's 2-vCPU VM. 0.6 sits below all of these
+/// by about 0.08 and far above a starved thread: the faithful channel store
+/// read 0.07 before work was shared out fairly, the actor store 0.16 at 16
+/// threads, and the harness's starver test about 0.001.
 pub const UNFAIR_BELOW: f64 = 0.6;
 
 impl Cell {
@@ -231,23 +241,29 @@ pub struct HttpSample {
 }
 
 impl Sample {
-    /// The slowest thread's throughput over the fastest's (1.0 is perfectly
-    /// fair); `None` for one thread.
+    /// The slowest thread's throughput over the median of the other
+    /// threads' (1.0 is perfectly fair; at two threads, the slower over the
+    /// faster); `None` for one thread. Each thread's throughput is over its
+    /// own elapsed time. See [`UNFAIR_BELOW`] for why the median of the
+    /// others and not the fastest.
     pub fn fairness(&self) -> Option<f64> {
         if self.per_thread_ns_per_op.len() < 2 {
             return None;
         }
-        let fastest = self
+        let mut speed: Vec<f64> = self
             .per_thread_ns_per_op
             .iter()
-            .copied()
-            .fold(f64::INFINITY, f64::min);
-        let slowest = self
-            .per_thread_ns_per_op
-            .iter()
-            .copied()
-            .fold(0.0, f64::max);
-        (slowest > 0.0).then(|| fastest / slowest)
+            .map(|ns| if *ns > 0.0 { 1.0 / ns } else { f64::INFINITY })
+            .collect();
+        speed.sort_by(f64::total_cmp);
+        let others = &speed[1..];
+        let mid = others.len() / 2;
+        let typical = if others.len() % 2 == 1 {
+            others[mid]
+        } else {
+            (others[mid - 1] + others[mid]) / 2.0
+        };
+        (typical.is_finite() && typical > 0.0).then(|| speed[0] / typical)
     }
 }
 
@@ -618,5 +634,60 @@ mod merge_reps_tests {
         let mut other = file(vec![cell("a", &[1.0])]);
         other.workload.keys += 1;
         assert!(RunFile::merge_reps(vec![file(vec![cell("a", &[1.0])]), other]).is_err());
+    }
+}
+
+#[cfg(test)]
+mod fairness_tests {
+    use super::fixture::cell;
+    use super::{Cell, UNFAIR_BELOW};
+
+    /// A cell of one repetition whose threads ran at these ns/op.
+    fn threads(ns: &[f64]) -> Cell {
+        let mut c = cell("s", &[1.0]);
+        c.threads = ns.len();
+        c.samples[0].per_thread_ns_per_op = ns.to_vec();
+        c
+    }
+
+    #[test]
+    fn two_threads_read_the_slower_over_the_faster() {
+        let f = threads(&[10.0, 20.0]).fairness().expect("two threads");
+        assert!((f - 0.5).abs() < 1e-12);
+        assert!(threads(&[10.0, 20.0]).unfair());
+        assert!(threads(&[1.0]).fairness().is_none());
+    }
+
+    #[test]
+    fn vcpus_at_two_speeds_are_the_machine_not_a_starved_thread() {
+        // 16 threads as on the 16-core Xeon: 10 at full speed, 6 at 1/1.4 of
+        // it. Slowest over fastest would read 0.71 (and 0.6-0.75 with noise);
+        // against the median of the others it reads the same 0.71 here, and
+        // stays above the threshold.
+        let mut ns = vec![1.0; 10];
+        ns.extend([1.4; 6]);
+        let c = threads(&ns);
+        let f = c.fairness().expect("fairness");
+        assert!((f - 1.0 / 1.4).abs() < 1e-9, "{f}");
+        assert!(!c.unfair());
+        // The fastest thread alone being quick does not drag the figure
+        // down: one thread at twice the others' speed.
+        let mut ns = vec![2.0; 15];
+        ns.push(1.0);
+        assert!((threads(&ns).fairness().expect("f") - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn one_starved_thread_among_sixteen_is_flagged() {
+        let mut ns = vec![1.0; 15];
+        ns.push(10.0);
+        let c = threads(&ns);
+        assert!((c.fairness().expect("f") - 0.1).abs() < 1e-9);
+        assert!(c.unfair());
+        // A thread that ran nothing at all is the most unfair (its ns/op is
+        // its elapsed time over one operation).
+        let mut ns = vec![1.0; 15];
+        ns.push(1e9);
+        assert!(threads(&ns).fairness().expect("f") < UNFAIR_BELOW);
     }
 }

@@ -284,3 +284,38 @@ fn a_command_that_fails_after_its_checks_leaves_no_output_file() {
     );
     assert!(stderr.contains("cannot write"), "{stderr}");
 }
+
+#[test]
+fn a_gate_across_two_machines_needs_normalizing() {
+    let home = repo().join("results/seed.json");
+    let xeon = repo().join("results/xeon-16c/seed.json");
+    // Raw ratios between two machines compare the machines: as a gate that
+    // is an error, not a finding.
+    let stderr = exits(
+        2,
+        &[
+            "compare",
+            s(&home),
+            s(&xeon),
+            "--common",
+            "--fail-on-regression",
+            "5",
+        ],
+    );
+    assert!(stderr.contains("--normalize others"), "{stderr}");
+    // Shown (not gated), the table names both machines and a note says why
+    // to normalize.
+    let out = Command::new(env!("CARGO_BIN_EXE_storelab"))
+        .args(["compare", s(&home), s(&xeon), "--common"])
+        .output()
+        .expect("the storelab binary runs");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        stdout.contains("(epyc-2c)") && stdout.contains("(xeon-16c)"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("two machines"), "{stderr}");
+}

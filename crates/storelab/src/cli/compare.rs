@@ -155,6 +155,15 @@ pub(super) fn compare_two(
     metric: Metric,
     format: Format,
 ) -> Result<(), Failure> {
+    let (m_old, m_new) = (old.machine.name(), new.machine.name());
+    let other_machine = m_old != m_new;
+    if other_machine && args.normalize.is_none() && args.fail_on_regression.is_some() {
+        return Err(format!(
+            "OLD was measured on {m_old} and NEW on {m_new}: raw ratios compare the machines, not the code; \
+             gate across machines only with --normalize others (each sample over the other stores of its round)"
+        )
+        .into());
+    }
     let c = match &args.normalize {
         None => storelab_stats::compare::compare(old, new, metric, args.alpha, args.common)?,
         Some(reference) => storelab_stats::compare::compare_normalized(
@@ -166,7 +175,16 @@ pub(super) fn compare_two(
             &Reference::parse(reference),
         )?,
     };
-    let (a, b) = (stem(&args.files[0]), stem(&args.files[1]));
+    let (mut a, mut b) = (stem(&args.files[0]), stem(&args.files[1]));
+    if other_machine {
+        a = format!("{a} ({m_old})");
+        b = format!("{b} ({m_new})");
+        if args.normalize.is_none() {
+            eprintln!(
+                "storelab: note: the files come from two machines ({m_old}, {m_new}): raw ratios measure the machines as much as the stores; --normalize others compares each store relative to the others of its own run"
+            );
+        }
+    }
     let title = match &args.normalize {
         None => format!("{a} -> {b} ({}, alpha {})", metric.name(), args.alpha),
         Some(reference) => format!(

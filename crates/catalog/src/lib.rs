@@ -51,6 +51,9 @@ macro_rules! for_each_store {
             rcu "rcu" New (store_rcu::RcuStore) (store_rcu::RcuStore::with_capacity)
                 "dense's slots read-copy-update: reads pin an epoch and write nothing shared; CAS writes"
                 [serve, sharded(|s, id| s.chunk_of(id)), walkable($crate::walk_rcu)];
+            hyaline "hyaline" New (store_hyaline::HyalineStore) (store_hyaline::HyalineStore::with_capacity)
+                "rcu's slots reclaimed by seize (Hyaline): a read writes only its own thread's line; len striped per thread"
+                [serve, sharded(|s, id| s.chunk_of(id)), walkable(store_hyaline::HyalineStore::walk)];
             actor "actor" New (store_actor::ActorStore) (store_actor::ActorStore::with_capacity)
                 "sharded actors, reused per-thread reply channels, spin-then-block, batched draining"
                 [serve, threads];

@@ -10,6 +10,8 @@ use serde::Deserialize;
 
 use crate::rules;
 
+use crate::{Results, read_json};
+
 /// `results/cache-replay.json` (schema `storelab-cache-replay/1`).
 #[derive(Debug, Deserialize)]
 pub(crate) struct Replay {
@@ -132,6 +134,12 @@ pub(crate) fn render(r: &Replay) -> Result<String, String> {
         show(ll_range, 2)
     );
     Ok(s)
+}
+
+/// The log's cache claims in cachegrind's simulated cache
+/// (`results/cache-replay.json`).
+pub(crate) fn section_cache_replay(r: &mut Results) -> Result<String, String> {
+    render(&read_json(&r.dir.join("cache-replay.json"))?)
 }
 
 #[cfg(test)]

@@ -10,8 +10,12 @@
 //! it. A method that calls drift a regression fails the first test; one
 //! that hides drift by hiding everything fails the second.
 
+use std::fmt::Write as _;
+
 use storelab_results::{Metric, RunFile};
 use storelab_stats::compare::{Comparison, Reference, compare, compare_normalized};
+
+use crate::{Results, json_files, pct, short_commit};
 
 /// The significance level of `storelab compare`'s default.
 const ALPHA: f64 = 0.05;
@@ -81,6 +85,68 @@ pub(crate) fn judge_way(
         false_alarms,
         caught,
     })
+}
+
+/// `storelab compare --normalize` on real drift: the committed seed run
+/// against each fresh run of `scripts/drift-check` (see the module's doc).
+pub(crate) fn section_drift(r: &mut Results) -> Result<String, String> {
+    let dir = r.dir.join("calibrate");
+    let paths = json_files(&dir, "drift-")?;
+    if paths.is_empty() {
+        return Err(format!(
+            "no drift-*.json in {}: run scripts/drift-check",
+            dir.display()
+        ));
+    }
+    let old = r.get("seed.json")?.clone();
+    let mut s = format!(
+        "`results/seed.json` ({}, {}) against fresh runs of the same work made later (`scripts/drift-check`). Each way of comparing is `storelab compare results/seed.json NEW` with the option shown, α = 0.05. \"Rows `~`\": tested rows with no significant change. \"False alarms\": rows `--fail-on-regression {}` would fail. \"Planted +10% caught\": one store at a time made {:.0}% slower in the fresh run (its samples times {}, its real noise kept), and whether the gate catches it.\n\n| fresh run | commit | way | rows `~` | false alarms | planted +10% caught |\n|---|---|---|---:|---|---:|\n",
+        old.machine.date,
+        short_commit(&old.machine),
+        GATE_PCT,
+        (PLANTED - 1.0) * 100.0,
+        PLANTED,
+    );
+    for p in &paths {
+        let new = RunFile::read(p)?;
+        let name = p
+            .file_name()
+            .map_or(String::new(), |n| n.to_string_lossy().into_owned());
+        for reference in [
+            None,
+            Some(storelab_stats::compare::Reference::Store(
+                "shardunit".into(),
+            )),
+            Some(storelab_stats::compare::Reference::Others),
+        ] {
+            let way = judge_way(&old, &new, reference.clone())?;
+            let option = match &reference {
+                None => "raw".to_owned(),
+                Some(r) => format!("`--normalize {}`", r.label()),
+            };
+            let alarms = if way.false_alarms.is_empty() {
+                "none".to_owned()
+            } else {
+                way.false_alarms
+                    .iter()
+                    .map(|(row, d)| format!("{row} {d:+.1}%"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let _ = writeln!(
+                s,
+                "| `results/calibrate/{name}` ({}) | {} | {option} | {} of {} ({:.0}%) | {alarms} | {} of {} |",
+                new.machine.date,
+                short_commit(&new.machine),
+                way.same,
+                way.tested,
+                pct((way.same, way.tested)),
+                way.caught,
+                way.tested
+            );
+        }
+    }
+    Ok(s)
 }
 
 #[cfg(test)]

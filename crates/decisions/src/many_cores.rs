@@ -464,7 +464,7 @@ fn projection_check(r: &mut Results) -> Result<String, String> {
             };
             any = true;
             let speedup2 = describe(two, one).median;
-            let (_, bound) = super::usl_amdahl(speedup2);
+            let (_, bound) = super::hot::usl_amdahl(speedup2);
             let measured = describe(m16, m1);
             let outcome = rules::at_most(&measured, bound);
             let _ = writeln!(
@@ -575,5 +575,44 @@ pub(crate) fn section_fairness(r: &mut Results) -> Result<String, String> {
           most threads (and at 8 on a machine with more). A thread's busy \
           time is its operations times its own ns/op; a late start or an early stop \
           would show as a shortest thread busy for much less than the wall time.";
+    Ok(s)
+}
+
+/// The floor against the fastest stores on the seed workload
+/// (`seed-floor.json`): where the floor is not the fastest, and why.
+pub(crate) fn section_floor(r: &mut Results) -> Result<String, String> {
+    let file = r.get("seed-floor.json")?.clone();
+    let mut s = String::from(
+        "| machine, threads | `floor` ns/op | fastest store | its ns/op | floor over it (95%) | read p50: floor, fastest | update p99: floor, fastest |\n\
+         |---|---:|---|---:|---|---|---|\n",
+    );
+    let machine = file.machine.name();
+    let p = |c: &Cell, op: &str, f: fn(&storelab_results::Latency) -> u64| {
+        c.latency
+            .iter()
+            .find(|l| l.op == op)
+            .map_or("-".into(), |l| storelab_render::table::duration_ns(f(l) as f64))
+    };
+    for t in file.thread_counts() {
+        let (Some(floor), Some(best)) = (file.cell("floor", t), ranking(&file, t).first().copied())
+        else {
+            continue;
+        };
+        let ratio = describe(best, floor);
+        let _ = writeln!(
+            s,
+            "| {machine}, {t} | {} | `{}` | {} | {} | {}, {} | {}, {} |",
+            human(median_ns(floor)),
+            best.store,
+            human(median_ns(best)),
+            interval(ratio.ci, ratio.median),
+            p(floor, "read", |l| l.p50),
+            p(best, "read", |l| l.p50),
+            p(floor, "update", |l| l.p99),
+            p(best, "update", |l| l.p99),
+        );
+    }
+    s += "\nA ratio above 1 is the floor slower than the fastest store. The latency \
+          columns come from each cell's single untimed pass (shapes, not comparisons).";
     Ok(s)
 }

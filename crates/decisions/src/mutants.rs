@@ -5,6 +5,8 @@ use std::fmt::Write as _;
 
 use serde::Deserialize;
 
+use crate::{Results, read_json};
+
 /// The parts of `results/mutants.json` (schema `storelab-mutants/2`) the
 /// table shows.
 #[derive(Debug, Deserialize)]
@@ -109,6 +111,11 @@ pub(crate) fn render(f: &MutantsFile) -> Result<String, String> {
             .map_or("none".to_owned(), |x| format!("{:.1}%", x * 100.0))
     );
     Ok(s)
+}
+
+/// The conformance suite's mutation score (`results/mutants.json`).
+pub(crate) fn section_mutants(r: &mut Results) -> Result<String, String> {
+    render(&read_json(&r.dir.join("mutants.json"))?)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 
 use std::fmt::Write as _;
 
+use storelab_load::sweep::Sweep;
 use storelab_render::table::{duration_ns, human};
 use storelab_results::{Cell, Family, Metric, RunFile};
 use storelab_stats::median;
@@ -431,37 +432,47 @@ pub(crate) fn section_memory(r: &mut Results) -> Result<String, String> {
     Ok(s)
 }
 
+/// `results/http-sweep.json`: every round's sweep of every store.
+#[derive(serde::Deserialize)]
+struct Sweeps {
+    rounds: usize,
+    sweeps: Vec<Sweep>,
+}
+
+impl Sweeps {
+    /// The knee of each of `name`'s rounds (0 where a round had none).
+    fn knees(&self, name: &str) -> Vec<f64> {
+        self.sweeps
+            .iter()
+            .filter(|s| s.store == name)
+            .map(|s| s.knee.unwrap_or(0.0))
+            .collect()
+    }
+
+    /// The stores, by median knee, highest first.
+    fn by_knee(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = Vec::new();
+        for s in &self.sweeps {
+            if !names.contains(&s.store.as_str()) {
+                names.push(&s.store);
+            }
+        }
+        names.sort_by(|a, b| median(&self.knees(b)).total_cmp(&median(&self.knees(a))));
+        names
+    }
+}
+
 /// The HTTP rate sweep (scripts/http-sweep): per store, the knee of each
 /// round, and the latency at the last passing step, corrected (from each
 /// request's due time) and uncorrected (from its send time).
 pub(crate) fn section_http_sweep(r: &mut Results) -> Result<String, String> {
-    use storelab_load::sweep::Sweep;
-    #[derive(serde::Deserialize)]
-    struct Sweeps {
-        rounds: usize,
-        sweeps: Vec<Sweep>,
-    }
     let path = r.dir.join("http-sweep.json");
     let text = std::fs::read_to_string(&path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let all: Sweeps =
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     let first = all.sweeps.first().ok_or("http-sweep.json holds no sweep")?;
-    let mut names: Vec<&str> = Vec::new();
-    for s in &all.sweeps {
-        if !names.contains(&s.store.as_str()) {
-            names.push(&s.store);
-        }
-    }
-    // Stores by median knee, highest first.
-    let knees = |name: &str| -> Vec<f64> {
-        all.sweeps
-            .iter()
-            .filter(|s| s.store == name)
-            .map(|s| s.knee.unwrap_or(0.0))
-            .collect()
-    };
-    names.sort_by(|a, b| median(&knees(b)).total_cmp(&median(&knees(a))));
+    let names = all.by_knee();
     let mut s = format!(
         "Open loop, {} connections, {} s per step, {}, rates from {:.0} req/s up by 25% per \
          step; a step passes with no errors, at least {:.0}% of its rate answered, and a p99 \
@@ -478,67 +489,10 @@ pub(crate) fn section_http_sweep(r: &mut Results) -> Result<String, String> {
         all.rounds,
     );
     for name in &names {
-        let runs: Vec<&Sweep> = all.sweeps.iter().filter(|s| s.store == *name).collect();
-        let k = knees(name);
-        let at = |pick: &dyn Fn(&Sweep) -> Option<u64>| -> String {
-            let v: Vec<f64> = runs
-                .iter()
-                .filter_map(|s| pick(s))
-                .map(|n| n as f64)
-                .collect();
-            if v.is_empty() {
-                "-".into()
-            } else {
-                duration_ns(median(&v))
-            }
-        };
-        let knee_step = |s: &Sweep| {
-            s.steps
-                .iter()
-                .take_while(|st| st.failed.is_none())
-                .last()
-                .cloned()
-        };
-        let fail_step = |s: &Sweep| s.steps.iter().find(|st| st.failed.is_some()).cloned();
-        let _ = writeln!(
-            s,
-            "| {name} | {:.0} | {} | {} | {} | {} | {} | {} |",
-            median(&k),
-            k.iter()
-                .map(|v| format!("{v:.0}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            at(&|s| knee_step(s).map(|st| st.corrected.p99)),
-            at(&|s| knee_step(s).map(|st| st.uncorrected.p99)),
-            at(&|s| fail_step(s).map(|st| st.corrected.p99)),
-            at(&|s| fail_step(s).map(|st| st.uncorrected.p99)),
-            at(&|s| fail_step(s).map(|st| st.lateness_p99_ns)),
-        );
+        sweep_row(&mut s, &all, name);
     }
-    let spread = |name: &str| {
-        let k = knees(name);
-        (
-            k.iter().copied().fold(f64::INFINITY, f64::min),
-            k.iter().copied().fold(0.0, f64::max),
-        )
-    };
     if let [top, second, ..] = names.as_slice() {
-        let ((top_lo, _), (_, second_hi)) = (spread(top), spread(second));
-        let _ = write!(
-            s,
-            "\n`{top}` sustains the most ({:.0} req/s, median of the rounds); {}",
-            median(&knees(top)),
-            match rules::knee_apart(top_lo, second_hi) {
-                true => format!(
-                    "its lowest round's knee is above `{second}`'s highest: **a clear lead**."
-                ),
-                false => format!(
-                    "its rounds overlap `{second}`'s ({:.0} req/s): **within noise** (the ladder's \
-                     steps are 25% apart, and client and server share two cores).",
-                    median(&knees(second))
-                ),
-            }
-        );
+        sweep_lead(&mut s, &all, top, second);
     }
     s += "\n\nThe uncorrected columns are what a client that waits for each answer reports; the \
           corrected ones charge a request for the time it waited behind a stalled one, or \
@@ -547,6 +501,74 @@ pub(crate) fn section_http_sweep(r: &mut Results) -> Result<String, String> {
           Reproduce: `scripts/http-sweep` (or one server: `storelab load --sweep --url URL \
           --duration 2s --connections 8`).";
     Ok(s)
+}
+
+/// One store's row of the sweep table: its knees, and the latencies at the
+/// knee and at the first failing step (medians over the rounds).
+fn sweep_row(s: &mut String, all: &Sweeps, name: &str) {
+    let runs: Vec<&Sweep> = all.sweeps.iter().filter(|s| s.store == *name).collect();
+    let k = all.knees(name);
+    let at = |pick: &dyn Fn(&Sweep) -> Option<u64>| -> String {
+        let v: Vec<f64> = runs
+            .iter()
+            .filter_map(|s| pick(s))
+            .map(|n| n as f64)
+            .collect();
+        if v.is_empty() {
+            "-".into()
+        } else {
+            duration_ns(median(&v))
+        }
+    };
+    let knee_step = |s: &Sweep| {
+        s.steps
+            .iter()
+            .take_while(|st| st.failed.is_none())
+            .last()
+            .cloned()
+    };
+    let fail_step = |s: &Sweep| s.steps.iter().find(|st| st.failed.is_some()).cloned();
+    let _ = writeln!(
+        s,
+        "| {name} | {:.0} | {} | {} | {} | {} | {} | {} |",
+        median(&k),
+        k.iter()
+            .map(|v| format!("{v:.0}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        at(&|s| knee_step(s).map(|st| st.corrected.p99)),
+        at(&|s| knee_step(s).map(|st| st.uncorrected.p99)),
+        at(&|s| fail_step(s).map(|st| st.corrected.p99)),
+        at(&|s| fail_step(s).map(|st| st.uncorrected.p99)),
+        at(&|s| fail_step(s).map(|st| st.lateness_p99_ns)),
+    );
+}
+
+/// Whether the store with the highest median knee leads clearly: its
+/// lowest round's knee above the runner-up's highest ([`rules::knee_apart`]).
+fn sweep_lead(s: &mut String, all: &Sweeps, top: &str, second: &str) {
+    let spread = |name: &str| {
+        let k = all.knees(name);
+        (
+            k.iter().copied().fold(f64::INFINITY, f64::min),
+            k.iter().copied().fold(0.0, f64::max),
+        )
+    };
+    let ((top_lo, _), (_, second_hi)) = (spread(top), spread(second));
+    let _ = write!(
+        s,
+        "\n`{top}` sustains the most ({:.0} req/s, median of the rounds); {}",
+        median(&all.knees(top)),
+        match rules::knee_apart(top_lo, second_hi) {
+            true =>
+                format!("its lowest round's knee is above `{second}`'s highest: **a clear lead**."),
+            false => format!(
+                "its rounds overlap `{second}`'s ({:.0} req/s): **within noise** (the ladder's \
+                 steps are 25% apart, and client and server share two cores).",
+                median(&all.knees(second))
+            ),
+        }
+    );
 }
 
 #[cfg(test)]

@@ -236,27 +236,10 @@ fn compare_values(
 ) -> Result<Comparison, String> {
     check_same_work(old, new)?;
     if let Some(Reference::Store(r)) = reference {
-        for (file, side) in [(old, "old"), (new, "new")] {
-            if !file.cells.iter().any(|c| c.store == *r) {
-                let known: Vec<&str> = file.stores.iter().map(|s| s.name.as_str()).collect();
-                return Err(format!(
-                    "--normalize: '{r}' is not in the {side} run; it has: {}",
-                    known.join(", ")
-                ));
-            }
-        }
+        check_reference_store(old, new, r)?;
     }
     let (ka, kb) = (key(old), key(new));
-    let mut unmatched: Vec<String> = ka
-        .iter()
-        .filter(|k| !kb.contains(k))
-        .map(|(s, t)| format!("{s} x{t} only in the old run"))
-        .chain(
-            kb.iter()
-                .filter(|k| !ka.contains(k))
-                .map(|(s, t)| format!("{s} x{t} only in the new run")),
-        )
-        .collect();
+    let mut unmatched = only_in_one(&ka, &kb);
     if !unmatched.is_empty() && !allow_missing {
         return Err(format!(
             "the runs cover different stores or thread counts ({}); pass --common to compare only what both have",
@@ -295,16 +278,7 @@ fn compare_values(
                 }
             },
         };
-        let (sa, sb) = (summarize(&va, 0.95), summarize(&vb, 0.95));
-        rows.push(Row {
-            store: a.store.clone(),
-            threads: a.threads,
-            old: sa,
-            new: sb,
-            delta_pct: (sb.median - sa.median) / sa.median * 100.0,
-            significance: mann_whitney(&va, &vb, alpha),
-            is_reference: reference.is_some_and(|r| r.is(&a.store)),
-        });
+        rows.push(row(a, &va, &vb, alpha, reference));
     }
     if rows.is_empty() {
         return Err(match reference {
@@ -322,6 +296,47 @@ fn compare_values(
         unmatched,
         normalized_by: reference.cloned(),
     })
+}
+
+/// `--normalize STORE` needs the store in both runs.
+fn check_reference_store(old: &RunFile, new: &RunFile, r: &str) -> Result<(), String> {
+    for (file, side) in [(old, "old"), (new, "new")] {
+        if !file.cells.iter().any(|c| c.store == *r) {
+            let known: Vec<&str> = file.stores.iter().map(|s| s.name.as_str()).collect();
+            return Err(format!(
+                "--normalize: '{r}' is not in the {side} run; it has: {}",
+                known.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The (store, threads) rows only one of the two runs has, as notes.
+fn only_in_one(ka: &[(String, usize)], kb: &[(String, usize)]) -> Vec<String> {
+    ka.iter()
+        .filter(|k| !kb.contains(k))
+        .map(|(s, t)| format!("{s} x{t} only in the old run"))
+        .chain(
+            kb.iter()
+                .filter(|k| !ka.contains(k))
+                .map(|(s, t)| format!("{s} x{t} only in the new run")),
+        )
+        .collect()
+}
+
+/// One row: the old cell's (`a`) values `va` against the new one's `vb`.
+fn row(a: &Cell, va: &[f64], vb: &[f64], alpha: f64, reference: Option<&Reference>) -> Row {
+    let (sa, sb) = (summarize(va, 0.95), summarize(vb, 0.95));
+    Row {
+        store: a.store.clone(),
+        threads: a.threads,
+        old: sa,
+        new: sb,
+        delta_pct: (sb.median - sa.median) / sa.median * 100.0,
+        significance: mann_whitney(va, vb, alpha),
+        is_reference: reference.is_some_and(|r| r.is(&a.store)),
+    }
 }
 
 impl Comparison {

@@ -13,11 +13,11 @@
 //! more operations per race, and name the property when they fail.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Barrier;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Barrier};
 use std::thread;
 
-use task_model::{SnapshotGuarantee, TaskId, TaskPatch, TaskStore, TaskUpdate, Timestamp};
+use task_model::{SnapshotGuarantee, Task, TaskId, TaskPatch, TaskStore, TaskUpdate, Timestamp};
 
 use crate::draft;
 use crate::linearizable::{self, Mix};
@@ -276,49 +276,67 @@ pub fn get_all_keeps_its_snapshot_promise<S: TaskStore>(make: &dyn Fn() -> S) {
     let created_rank: HashMap<TaskId, usize> =
         created.iter().enumerate().map(|(i, id)| (*id, i)).collect();
     for snap in &snaps {
-        let mut seen = HashSet::new();
-        let mut newest_rank: Option<usize> = None;
-        let mut new_count = 0usize;
-        for task in snap {
-            assert!(
-                seen.insert(task.id),
-                "get_all returned task {} twice",
-                task.id
-            );
-            let id = task.id.get();
-            if id <= STABLE + DOOMED {
-                assert_eq!(&*task.title, format!("pre{id}"), "phantom version of {id}");
-                if id > DOOMED {
-                    assert!(!task.completed, "task {id} was never updated");
-                }
-            } else {
-                let rank = *created_rank
-                    .get(&task.id)
-                    .unwrap_or_else(|| panic!("get_all returned task {id}, which nobody created"));
-                assert_eq!(
-                    &*task.title,
-                    format!("new{rank}"),
-                    "phantom version of {id}"
-                );
-                newest_rank = newest_rank.max(Some(rank));
-                new_count += 1;
-            }
-        }
-        for id in 1..=STABLE {
-            assert!(
-                seen.contains(&TaskId(id)),
-                "get_all missed task {id}, which existed throughout"
-            );
-        }
-        if S::SNAPSHOT == SnapshotGuarantee::Atomic {
-            let want = newest_rank.map_or(0, |r| r + 1);
-            assert_eq!(
-                new_count, want,
-                "an Atomic snapshot must hold every earlier create of one creator"
-            );
-        }
+        check_snapshot(
+            snap,
+            &created_rank,
+            (STABLE, DOOMED),
+            S::SNAPSHOT == SnapshotGuarantee::Atomic,
+        );
     }
     assert_eq!(store.len(), (STABLE as usize) + CREATES);
+}
+
+/// One snapshot of [`get_all_keeps_its_snapshot_promise`]: no duplicate, no
+/// phantom, every one of ids 1..=`stable` present (the next `doomed` ids
+/// may be gone), and, for an `atomic` store, one creator's tasks as a
+/// prefix of its creates (`created_rank`: each created id's rank).
+fn check_snapshot(
+    snap: &[Arc<Task>],
+    created_rank: &HashMap<TaskId, usize>,
+    (stable, doomed): (u64, u64),
+    atomic: bool,
+) {
+    let mut seen = HashSet::new();
+    let mut newest_rank: Option<usize> = None;
+    let mut new_count = 0usize;
+    for task in snap {
+        assert!(
+            seen.insert(task.id),
+            "get_all returned task {} twice",
+            task.id
+        );
+        let id = task.id.get();
+        if id <= stable + doomed {
+            assert_eq!(&*task.title, format!("pre{id}"), "phantom version of {id}");
+            if id > doomed {
+                assert!(!task.completed, "task {id} was never updated");
+            }
+        } else {
+            let rank = *created_rank
+                .get(&task.id)
+                .unwrap_or_else(|| panic!("get_all returned task {id}, which nobody created"));
+            assert_eq!(
+                &*task.title,
+                format!("new{rank}"),
+                "phantom version of {id}"
+            );
+            newest_rank = newest_rank.max(Some(rank));
+            new_count += 1;
+        }
+    }
+    for id in 1..=stable {
+        assert!(
+            seen.contains(&TaskId(id)),
+            "get_all missed task {id}, which existed throughout"
+        );
+    }
+    if atomic {
+        let want = newest_rank.map_or(0, |r| r + 1);
+        assert_eq!(
+            new_count, want,
+            "an Atomic snapshot must hold every earlier create of one creator"
+        );
+    }
 }
 
 /// Deletes racing with reads and updates of the same ids: a deleted task

@@ -288,8 +288,26 @@ impl Expect {
 /// Turns events into operations to order, refuting at once what no order
 /// could explain.
 fn prepare(history: &History, guarantee: SnapshotGuarantee) -> Result<Vec<Op>, String> {
-    // Every id that may be stored at some point: live at the start, or
-    // returned by a create.
+    let may_exist = may_exist(history)?;
+    let mut ops = Vec::new();
+    for (i, e) in history.events.iter().enumerate() {
+        for expect in expectations(i, e, guarantee, &may_exist)? {
+            ops.push(Op {
+                invoked: e.invoked,
+                returned: e.returned,
+                expect,
+                event: i,
+            });
+        }
+    }
+    ops.sort_by_key(|op| op.invoked);
+    Ok(ops)
+}
+
+/// Every id that may be stored at some point: live at the start, or
+/// returned by a create. Refuses an event that returned before it was
+/// invoked.
+fn may_exist(history: &History) -> Result<BTreeSet<u64>, String> {
     let mut may_exist: BTreeSet<u64> = history.start.iter().map(|t| t.id.get()).collect();
     for (i, e) in history.events.iter().enumerate() {
         if e.returned <= e.invoked {
@@ -299,77 +317,77 @@ fn prepare(history: &History, guarantee: SnapshotGuarantee) -> Result<Vec<Op>, S
             may_exist.insert(t.id.get());
         }
     }
-    let mut ops = Vec::new();
-    for (i, e) in history.events.iter().enumerate() {
-        let mut push = |expect| {
-            ops.push(Op {
-                invoked: e.invoked,
-                returned: e.returned,
-                expect,
-                event: i,
-            })
-        };
-        match (&e.call, &e.answer) {
-            (Call::Create(draft), Answer::Task(Some(task))) => {
-                let want = draft.clone().into_task(task.id);
-                if *task != want {
-                    return Err(format!(
-                        "event {i}: create returned {}, not its draft under that id ({})",
-                        show(task),
-                        show(&want)
-                    ));
-                }
-                push(Expect::Create(task.clone()));
-            }
-            (Call::Get(id) | Call::GetWith(id), Answer::Task(got)) => {
-                push(Expect::Get(*id, got.clone()))
-            }
-            (Call::Update(id, patch), Answer::Task(got)) => {
-                push(Expect::Update(*id, patch.clone(), got.clone()))
-            }
-            (Call::Delete(id), Answer::Task(got)) => push(Expect::Delete(*id, got.clone())),
-            (Call::Len, Answer::Len(n)) => match guarantee {
-                SnapshotGuarantee::Atomic => push(Expect::Len(*n)),
-                SnapshotGuarantee::PerTask => {
-                    if *n > may_exist.len() {
-                        return Err(format!(
-                            "event {i}: len {n}, but only {} tasks ever existed",
-                            may_exist.len()
-                        ));
-                    }
-                }
-            },
-            (Call::GetAll | Call::Snapshot, Answer::Tasks(tasks)) => {
-                let mut got = BTreeMap::new();
-                for task in tasks {
-                    if !may_exist.contains(&task.id.get()) {
-                        return Err(format!(
-                            "event {i}: returned task {}, which nobody created",
-                            task.id
-                        ));
-                    }
-                    if got.insert(task.id.get(), task.clone()).is_some() {
-                        return Err(format!("event {i}: returned task {} twice", task.id));
-                    }
-                }
-                match guarantee {
-                    SnapshotGuarantee::Atomic => push(Expect::All(got)),
-                    SnapshotGuarantee::PerTask => {
-                        for &id in &may_exist {
-                            push(Expect::Get(TaskId(id), got.get(&id).cloned()));
-                        }
-                    }
-                }
-            }
-            (call, answer) => {
+    Ok(may_exist)
+}
+
+/// What event `i` (`e`) asks of an order, as zero or more expectations; an
+/// answer no order could explain is refused at once.
+fn expectations(
+    i: usize,
+    e: &Event,
+    guarantee: SnapshotGuarantee,
+    may_exist: &BTreeSet<u64>,
+) -> Result<Vec<Expect>, String> {
+    let mut out = Vec::new();
+    match (&e.call, &e.answer) {
+        (Call::Create(draft), Answer::Task(Some(task))) => {
+            let want = draft.clone().into_task(task.id);
+            if *task != want {
                 return Err(format!(
-                    "event {i}: answer {answer:?} does not fit call {call:?}"
+                    "event {i}: create returned {}, not its draft under that id ({})",
+                    show(task),
+                    show(&want)
                 ));
             }
+            out.push(Expect::Create(task.clone()));
+        }
+        (Call::Get(id) | Call::GetWith(id), Answer::Task(got)) => {
+            out.push(Expect::Get(*id, got.clone()))
+        }
+        (Call::Update(id, patch), Answer::Task(got)) => {
+            out.push(Expect::Update(*id, patch.clone(), got.clone()))
+        }
+        (Call::Delete(id), Answer::Task(got)) => out.push(Expect::Delete(*id, got.clone())),
+        (Call::Len, Answer::Len(n)) => match guarantee {
+            SnapshotGuarantee::Atomic => out.push(Expect::Len(*n)),
+            SnapshotGuarantee::PerTask => {
+                if *n > may_exist.len() {
+                    return Err(format!(
+                        "event {i}: len {n}, but only {} tasks ever existed",
+                        may_exist.len()
+                    ));
+                }
+            }
+        },
+        (Call::GetAll | Call::Snapshot, Answer::Tasks(tasks)) => {
+            let mut got = BTreeMap::new();
+            for task in tasks {
+                if !may_exist.contains(&task.id.get()) {
+                    return Err(format!(
+                        "event {i}: returned task {}, which nobody created",
+                        task.id
+                    ));
+                }
+                if got.insert(task.id.get(), task.clone()).is_some() {
+                    return Err(format!("event {i}: returned task {} twice", task.id));
+                }
+            }
+            match guarantee {
+                SnapshotGuarantee::Atomic => out.push(Expect::All(got)),
+                SnapshotGuarantee::PerTask => {
+                    for &id in may_exist {
+                        out.push(Expect::Get(TaskId(id), got.get(&id).cloned()));
+                    }
+                }
+            }
+        }
+        (call, answer) => {
+            return Err(format!(
+                "event {i}: answer {answer:?} does not fit call {call:?}"
+            ));
         }
     }
-    ops.sort_by_key(|op| op.invoked);
-    Ok(ops)
+    Ok(out)
 }
 
 struct Search<'a> {

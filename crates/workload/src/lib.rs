@@ -430,33 +430,9 @@ impl Workload {
     /// 16 threads run.
     pub fn generate(&self, threads: usize) -> Generated {
         let keys = self.keys.max(1);
-        let zipf_s = match self.dist {
-            KeyDist::Zipf { s: Some(s) } | KeyDist::Latest { s: Some(s) } => Some(s),
-            KeyDist::Zipf { s: None } | KeyDist::Latest { s: None } => {
-                Some(calibrate_zipf(u64::from(keys), 0.2, 0.8))
-            }
-            _ => None,
-        };
-        // rank -> id (a fixed key space), or rank -> offset below the newest
-        // live id (a live mix: offset 0 is the newest, as id `keys` is the
-        // newest prefilled one). Scrambled: a seeded permutation.
+        let zipf_s = self.zipf_exponent(keys);
         let live = self.mix.live();
-        let mut rank_to_id: Vec<u32> = if live {
-            (0..keys).rev().collect()
-        } else {
-            (1..=keys).collect()
-        };
-        let placement = match self.dist {
-            KeyDist::Latest { .. } => HotKeys::Newest,
-            _ => self.hot_keys,
-        };
-        match placement {
-            HotKeys::Scrambled => {
-                rank_to_id.shuffle(&mut StdRng::seed_from_u64(self.seed ^ 0x5eed_5c4a_3b1e));
-            }
-            HotKeys::Newest => rank_to_id.reverse(),
-            HotKeys::LowIds => {}
-        }
+        let rank_to_id = self.rank_to_id(keys, live);
         let hot_cut = ((f64::from(keys) * 0.2).ceil() as u32).max(1);
         let mut hot = 0u64;
         let mut keyed = 0u64;
@@ -474,19 +450,7 @@ impl Workload {
                 let ops: Box<[Op]> = deal(&kinds, self.stream_len, self.seed, t)
                     .into_iter()
                     .map(|kind| {
-                        let rank = match (self.dist, &zipf) {
-                            (_, Some(z)) => (z.sample(&mut rng) as u32).clamp(1, keys) - 1,
-                            (KeyDist::Hotspot { fraction, share }, _) => {
-                                let hot_keys =
-                                    ((f64::from(keys) * fraction).round() as u32).clamp(1, keys);
-                                if rng.random_bool(share) || hot_keys == keys {
-                                    rng.random_range(0..hot_keys)
-                                } else {
-                                    rng.random_range(hot_keys..keys)
-                                }
-                            }
-                            _ => rng.random_range(0..keys),
-                        };
+                        let rank = draw_rank(self.dist, zipf.as_ref(), &mut rng, keys);
                         if kind.keyed() && !(live && kind == OpKind::Delete) {
                             keyed += 1;
                             hot += u64::from(rank < hot_cut);
@@ -512,6 +476,63 @@ impl Workload {
                 hot as f64 / keyed as f64
             },
         }
+    }
+
+    /// The Zipf exponent, if the distribution is Zipf: the one given, or
+    /// the one that sends 80% of draws to the hottest 20% of `keys`.
+    fn zipf_exponent(&self, keys: u32) -> Option<f64> {
+        match self.dist {
+            KeyDist::Zipf { s: Some(s) } | KeyDist::Latest { s: Some(s) } => Some(s),
+            KeyDist::Zipf { s: None } | KeyDist::Latest { s: None } => {
+                Some(calibrate_zipf(u64::from(keys), 0.2, 0.8))
+            }
+            _ => None,
+        }
+    }
+
+    /// rank -> id (a fixed key space), or rank -> offset below the newest
+    /// live id (a live mix: offset 0 is the newest, as id `keys` is the
+    /// newest prefilled one). Scrambled: a seeded permutation.
+    fn rank_to_id(&self, keys: u32, live: bool) -> Vec<u32> {
+        let mut rank_to_id: Vec<u32> = if live {
+            (0..keys).rev().collect()
+        } else {
+            (1..=keys).collect()
+        };
+        let placement = match self.dist {
+            KeyDist::Latest { .. } => HotKeys::Newest,
+            _ => self.hot_keys,
+        };
+        match placement {
+            HotKeys::Scrambled => {
+                rank_to_id.shuffle(&mut StdRng::seed_from_u64(self.seed ^ 0x5eed_5c4a_3b1e));
+            }
+            HotKeys::Newest => rank_to_id.reverse(),
+            HotKeys::LowIds => {}
+        }
+        rank_to_id
+    }
+}
+
+/// One key's popularity rank (0 the hottest, below `keys`), drawn from the
+/// distribution: Zipf when `zipf` is given, else hotspot or uniform.
+fn draw_rank(
+    dist: KeyDist,
+    zipf: Option<&rand_distr::Zipf<f64>>,
+    rng: &mut StdRng,
+    keys: u32,
+) -> u32 {
+    match (dist, zipf) {
+        (_, Some(z)) => (z.sample(rng) as u32).clamp(1, keys) - 1,
+        (KeyDist::Hotspot { fraction, share }, _) => {
+            let hot_keys = ((f64::from(keys) * fraction).round() as u32).clamp(1, keys);
+            if rng.random_bool(share) || hot_keys == keys {
+                rng.random_range(0..hot_keys)
+            } else {
+                rng.random_range(hot_keys..keys)
+            }
+        }
+        _ => rng.random_range(0..keys),
     }
 }
 

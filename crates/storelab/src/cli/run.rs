@@ -110,6 +110,55 @@ struct Spec {
 /// holds eleven stores at once), prefilled to 75%, 0.75 x capacity ops.
 const CMB_CAPACITY: u32 = 1 << 20;
 
+impl Spec {
+    /// The log's workload; every other preset changes some of it.
+    const SEED: Spec = Spec {
+        keys: 1_000_000,
+        capacity: None,
+        mix: Mix::SEED,
+        dist: KeyDist::SEED,
+        rep_secs: 0.3,
+        stream_len: 1 << 20,
+        fresh_ops: None,
+    };
+
+    /// A YCSB workload. YCSB's zipfian constant is 0.99; its request
+    /// distribution "zipfian" is scrambled, "latest" counts from the newest
+    /// insert.
+    fn ycsb(m: &str, d: &str) -> Spec {
+        Spec {
+            mix: mix(m),
+            dist: dist(d),
+            ..Spec::SEED
+        }
+    }
+
+    /// A conc-map-bench workload: a fresh store of capacity
+    /// [`CMB_CAPACITY`], prefilled to 75%, as many operations as the prefill.
+    fn cmb(m: &str) -> Spec {
+        let prefill = CMB_CAPACITY / 4 * 3;
+        Spec {
+            keys: prefill,
+            capacity: Some(CMB_CAPACITY),
+            mix: mix(m),
+            dist: KeyDist::Uniform,
+            fresh_ops: Some(u64::from(prefill)),
+            ..Spec::SEED
+        }
+    }
+}
+
+/// A preset's mix.
+fn mix(s: &str) -> Mix {
+    s.parse::<Mix>().expect("preset mixes are valid")
+}
+
+/// A preset's key distribution.
+fn dist(s: &str) -> KeyDist {
+    s.parse::<KeyDist>()
+        .expect("preset distributions are valid")
+}
+
 impl Preset {
     fn name(self) -> &'static str {
         match self {
@@ -134,39 +183,7 @@ impl Preset {
 
     /// Everything the preset sets.
     fn spec(self) -> Spec {
-        let mix = |s: &str| s.parse::<Mix>().expect("preset mixes are valid");
-        let dist = |s: &str| {
-            s.parse::<KeyDist>()
-                .expect("preset distributions are valid")
-        };
-        // The log's workload; every other preset changes some of it.
-        let base = Spec {
-            keys: 1_000_000,
-            capacity: None,
-            mix: Mix::SEED,
-            dist: KeyDist::SEED,
-            rep_secs: 0.3,
-            stream_len: 1 << 20,
-            fresh_ops: None,
-        };
-        // YCSB's zipfian constant is 0.99; its request distribution
-        // "zipfian" is scrambled, "latest" counts from the newest insert.
-        let ycsb = |m: &str, d: &str| Spec {
-            mix: mix(m),
-            dist: dist(d),
-            ..base
-        };
-        let cmb = |m: &str| {
-            let prefill = CMB_CAPACITY / 4 * 3;
-            Spec {
-                keys: prefill,
-                capacity: Some(CMB_CAPACITY),
-                mix: mix(m),
-                dist: KeyDist::Uniform,
-                fresh_ops: Some(u64::from(prefill)),
-                ..base
-            }
-        };
+        let base = Spec::SEED;
         match self {
             Preset::Seed => base,
             Preset::Smoke => Spec {
@@ -202,14 +219,14 @@ impl Preset {
                 dist: dist("hotspot:0.000016:0.999"),
                 ..base
             },
-            Preset::YcsbA => ycsb("read=50,update=50", "zipf:0.99"),
-            Preset::YcsbB => ycsb("read=95,update=5", "zipf:0.99"),
-            Preset::YcsbC => ycsb("read=100", "zipf:0.99"),
-            Preset::YcsbD => ycsb("read=95,create=5", "latest:0.99"),
-            Preset::YcsbF => ycsb("read=50,rmw=50", "zipf:0.99"),
-            Preset::CmbReadHeavy => cmb("read=98,create=1,delete=1"),
-            Preset::CmbExchange => cmb("read=10,create=40,delete=40,update=10"),
-            Preset::CmbRapidGrow => cmb("read=5,create=80,delete=5,update=10"),
+            Preset::YcsbA => Spec::ycsb("read=50,update=50", "zipf:0.99"),
+            Preset::YcsbB => Spec::ycsb("read=95,update=5", "zipf:0.99"),
+            Preset::YcsbC => Spec::ycsb("read=100", "zipf:0.99"),
+            Preset::YcsbD => Spec::ycsb("read=95,create=5", "latest:0.99"),
+            Preset::YcsbF => Spec::ycsb("read=50,rmw=50", "zipf:0.99"),
+            Preset::CmbReadHeavy => Spec::cmb("read=98,create=1,delete=1"),
+            Preset::CmbExchange => Spec::cmb("read=10,create=40,delete=40,update=10"),
+            Preset::CmbRapidGrow => Spec::cmb("read=5,create=80,delete=5,update=10"),
             Preset::Growth => Spec {
                 keys: 0,
                 capacity: Some(0),
@@ -358,64 +375,10 @@ pub(super) fn select_entries(
 }
 
 pub(super) fn run(args: RunArgs, yours: Vec<bench_harness::Entry>) -> Result<(), Failure> {
-    let spec = args.preset.spec();
-    let (rep_secs, stream_len) = (spec.rep_secs, spec.stream_len);
-    let keys = args.keys.unwrap_or(spec.keys);
-    let mix = match &args.mix {
-        Some(m) => m.parse::<Mix>()?,
-        None => spec.mix,
-    };
-    if keys == 0 && mix.keyed() {
-        return Err("--keys 0 (no prefilled tasks) needs a mix of creates and get_all only".into());
-    }
-    let dist = match &args.dist {
-        Some(d) => d.parse::<KeyDist>()?,
-        None => spec.dist,
-    };
-    let fresh = spec.fresh_ops.is_some();
-    if fresh && args.duration.is_some() {
-        return Err(format!(
-            "--preset {} runs a fixed number of operations on a fresh store per repetition; use --ops, not --duration",
-            args.preset.name()
-        )
-        .into());
-    }
-    // conc-map-bench runs 0.75 x capacity operations, which is the prefill:
-    // a --keys of its own moves both.
-    let ops = args.ops.or(spec.fresh_ops.map(|ops| {
-        if args.keys.is_some() && spec.keys > 0 {
-            u64::from(keys)
-        } else {
-            ops
-        }
-    }));
-    let capacity = match (args.keys, spec.capacity) {
-        // An explicit --keys resizes the table with it, keeping the ratio.
-        (Some(k), Some(c)) if spec.keys > 0 => {
-            Some((u64::from(c) * u64::from(k) / u64::from(spec.keys)) as u32)
-        }
-        (_, c) => c,
-    };
-    let threads = match &args.threads {
-        Some(raw) => parse_threads(raw)?,
-        None => default_threads(),
-    };
-    let rep_time = match &args.duration {
-        Some(d) => parse_duration(d)?,
-        None => Duration::from_secs_f64(rep_secs),
-    };
-    if args.reps == 0 {
-        return Err("--reps must be at least 1".into());
-    }
-    if args.warmup > 1000 {
-        return Err("--warmup is a percentage of each repetition, at most 1000".into());
-    }
-    if args.ops == Some(0) {
-        return Err("--ops must be at least 1".into());
-    }
+    let plan = plan(&args)?;
     let entries = select_entries(&args.stores, yours)?;
     for e in &entries {
-        if e.single_thread && !threads.contains(&1) {
+        if e.single_thread && !plan.threads.contains(&1) {
             return Err(format!(
                 "store '{}' runs on one thread only; include 1 in --threads",
                 e.name
@@ -430,17 +393,55 @@ pub(super) fn run(args: RunArgs, yours: Vec<bench_harness::Entry>) -> Result<(),
             args.reps
         );
     }
-    let plan = Plan {
+    let file = lab::run(&plan, entries)?;
+    file.write(&args.out)?;
+    print_run(&file);
+    println!("results: {} (and .csv)", args.out.display());
+    Ok(())
+}
+
+/// The plan `args` ask for: their preset with the options' changes, every
+/// option checked.
+fn plan(args: &RunArgs) -> Result<Plan, Failure> {
+    let spec = args.preset.spec();
+    let workload = workload(args, &spec)?;
+    let fresh = spec.fresh_ops.is_some();
+    if fresh && args.duration.is_some() {
+        return Err(format!(
+            "--preset {} runs a fixed number of operations on a fresh store per repetition; use --ops, not --duration",
+            args.preset.name()
+        )
+        .into());
+    }
+    // conc-map-bench runs 0.75 x capacity operations, which is the prefill:
+    // a --keys of its own moves both.
+    let ops = args.ops.or(spec.fresh_ops.map(|ops| {
+        if args.keys.is_some() && spec.keys > 0 {
+            u64::from(workload.keys)
+        } else {
+            ops
+        }
+    }));
+    let threads = match &args.threads {
+        Some(raw) => parse_threads(raw)?,
+        None => default_threads(),
+    };
+    let rep_time = match &args.duration {
+        Some(d) => parse_duration(d)?,
+        None => Duration::from_secs_f64(spec.rep_secs),
+    };
+    if args.reps == 0 {
+        return Err("--reps must be at least 1".into());
+    }
+    if args.warmup > 1000 {
+        return Err("--warmup is a percentage of each repetition, at most 1000".into());
+    }
+    if args.ops == Some(0) {
+        return Err("--ops must be at least 1".into());
+    }
+    Ok(Plan {
         preset: Some(args.preset.name().into()),
-        workload: Workload {
-            keys,
-            capacity,
-            dist,
-            hot_keys: args.hot_keys.unwrap_or(HotKeys::Scrambled),
-            mix,
-            seed: args.seed,
-            stream_len,
-        },
+        workload,
         threads,
         reps: args.reps,
         ops,
@@ -450,12 +451,40 @@ pub(super) fn run(args: RunArgs, yours: Vec<bench_harness::Entry>) -> Result<(),
         warmup_pct: args.warmup,
         progress: !args.quiet,
         fresh,
+    })
+}
+
+/// The workload `args` ask for: the preset's keys, capacity, mix and key
+/// distribution, each overridden by its option.
+fn workload(args: &RunArgs, spec: &Spec) -> Result<Workload, Failure> {
+    let keys = args.keys.unwrap_or(spec.keys);
+    let mix = match &args.mix {
+        Some(m) => m.parse::<Mix>()?,
+        None => spec.mix,
     };
-    let file = lab::run(&plan, entries)?;
-    file.write(&args.out)?;
-    print_run(&file);
-    println!("results: {} (and .csv)", args.out.display());
-    Ok(())
+    if keys == 0 && mix.keyed() {
+        return Err("--keys 0 (no prefilled tasks) needs a mix of creates and get_all only".into());
+    }
+    let dist = match &args.dist {
+        Some(d) => d.parse::<KeyDist>()?,
+        None => spec.dist,
+    };
+    let capacity = match (args.keys, spec.capacity) {
+        // An explicit --keys resizes the table with it, keeping the ratio.
+        (Some(k), Some(c)) if spec.keys > 0 => {
+            Some((u64::from(c) * u64::from(k) / u64::from(spec.keys)) as u32)
+        }
+        (_, c) => c,
+    };
+    Ok(Workload {
+        keys,
+        capacity,
+        dist,
+        hot_keys: args.hot_keys.unwrap_or(HotKeys::Scrambled),
+        mix,
+        seed: args.seed,
+        stream_len: spec.stream_len,
+    })
 }
 
 /// The header, table and notes of a run.

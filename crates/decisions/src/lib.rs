@@ -43,6 +43,7 @@ mod calibration;
 mod drift;
 mod hot;
 mod http;
+mod hyaline;
 mod knobs;
 mod log_claims;
 mod many_cores;
@@ -428,6 +429,7 @@ const SECTIONS: &[Section] = &[
     ("many-cores-fairness", many_cores::section_fairness),
     ("many-cores-floor", many_cores::section_floor),
     ("rare-mix", rare_mix::section),
+    ("hyaline-proxies", hyaline::section_proxies),
 ];
 
 fn generate(name: &str, r: &mut Results) -> Result<String, String> {

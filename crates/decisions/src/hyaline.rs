@@ -1,0 +1,157 @@
+//! The `hyaline` store against the 2-core proxies of issue 22: how much a
+//! second thread adds, per round, on the mixes where rcu and dense stopped
+//! scaling on 16 cores, beside the peer that scaled best there.
+//!
+//! A speed-up is the 1-thread ns/op over the 2-thread ns/op of the same
+//! round; hyaline's against a peer's is the per-round ratio of the two
+//! speed-ups (all four cells of a round ran moments apart), with its 95%
+//! interval. Descriptive (outside the document's family): the targets are
+//! the issue's, judged by `rules::at_least` on these intervals.
+
+use std::fmt::Write as _;
+
+use storelab_results::{Metric, RunFile};
+use storelab_stats::paired::{PairedRatio, ratio_summary};
+
+use super::rules::{self, Outcome};
+use super::{Results, command};
+
+/// Per-round speed-ups (1 thread over 2) of `store`, by round.
+fn speedups(file: &RunFile, store: &str) -> Vec<(usize, f64)> {
+    let (Some(one), Some(two)) = (file.cell(store, 1), file.cell(store, 2)) else {
+        return Vec::new();
+    };
+    let twos: Vec<(usize, f64)> = two
+        .samples
+        .iter()
+        .map(|s| s.rep)
+        .zip(Metric::NsPerOp.values(two))
+        .collect();
+    one.samples
+        .iter()
+        .map(|s| s.rep)
+        .zip(Metric::NsPerOp.values(one))
+        .filter_map(|(rep, a)| {
+            let (_, b) = twos.iter().find(|(r, _)| *r == rep)?;
+            Some((rep, a / b))
+        })
+        .collect()
+}
+
+/// The speed-up of `store` (median and 95% interval).
+fn speedup(file: &RunFile, store: &str) -> PairedRatio {
+    let v: Vec<f64> = speedups(file, store).into_iter().map(|(_, s)| s).collect();
+    ratio_summary(&v, 0.95)
+}
+
+/// `a`'s speed-up over `b`'s, round by round.
+fn speedup_over(file: &RunFile, a: &str, b: &str) -> PairedRatio {
+    let sb = speedups(file, b);
+    let v: Vec<f64> = speedups(file, a)
+        .into_iter()
+        .filter_map(|(rep, x)| sb.iter().find(|(r, _)| *r == rep).map(|(_, y)| x / y))
+        .collect();
+    ratio_summary(&v, 0.95)
+}
+
+fn interval(p: &PairedRatio) -> String {
+    match p.ci {
+        Some((lo, hi)) => format!("{:.2}x ({lo:.2}-{hi:.2})", p.median),
+        None => format!("{:.2}x (no interval: {} rounds)", p.median, p.n),
+    }
+}
+
+/// The proxies: (file, label, peer, the least speed-up asked, if any).
+const PROXIES: &[(&str, &str, &str, Option<f64>)] = &[
+    ("hyaline-hot.json", "hot reads (visit)", "papaya", Some(1.7)),
+    (
+        "hyaline-growth.json",
+        "creates only (fresh store)",
+        "scc",
+        None,
+    ),
+    ("hyaline-hot-update.json", "hot-update", "scc", None),
+    ("hyaline-write-heavy.json", "write-heavy", "scc", None),
+];
+
+pub(crate) fn section_proxies(r: &mut Results) -> Result<String, String> {
+    let mut s = String::from(
+        "| mix | `hyaline` 2 threads over 1 (95%) | `rcu` | peer | peer's | `hyaline`'s over the peer's, per round (95%) | target |\n\
+         |---|---|---|---|---|---|---|\n",
+    );
+    let mut commands = Vec::new();
+    for (file, label, peer, least) in PROXIES {
+        let run = r.get(file)?.clone();
+        let h = speedup(&run, "hyaline");
+        let vs = speedup_over(&run, "hyaline", peer);
+        let mut targets = vec![format!(
+            "at least {peer}'s: {}",
+            rules::at_least(&vs, 1.0).label()
+        )];
+        if let Some(x) = least {
+            targets.insert(
+                0,
+                format!("lower bound at least {x}x: {}", bound_label(&h, *x)),
+            );
+        }
+        let _ = writeln!(
+            s,
+            "| {label} | {} | {} | `{peer}` | {} | {} | {} |",
+            interval(&h),
+            interval(&speedup(&run, "rcu")),
+            interval(&speedup(&run, peer)),
+            interval(&vs),
+            targets.join("; ")
+        );
+        commands.push(command(&run));
+    }
+    let _ = write!(
+        s,
+        "\n\"At least the peer's\" is `rules::at_least` on the per-round ratio of the two \
+         speed-ups: it holds when the whole interval lies above 1, is inconclusive when the \
+         interval contains 1. Reproduce: {}.",
+        commands.join("; ")
+    );
+    Ok(s)
+}
+
+/// "The lower 95% bound at least `x`": holds when the bound is, does not
+/// hold when the whole interval lies under `x`.
+fn bound_label(p: &PairedRatio, x: f64) -> String {
+    match p.ci {
+        Some((lo, _)) if lo >= x => Outcome::Holds.label(),
+        Some((_, hi)) if hi < x => Outcome::DoesNotHold.label(),
+        Some(_) => Outcome::Inconclusive.label(),
+        None => rules::at_least(p, x).label(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{speedup, speedup_over};
+    use storelab_results::fixture::{cell, file};
+
+    fn at(store: &str, threads: usize, ns: &[f64]) -> storelab_results::Cell {
+        let mut c = cell(store, ns);
+        c.threads = threads;
+        c
+    }
+
+    #[test]
+    fn speedups_pair_rounds_and_compare_stores_round_by_round() {
+        // h: 100 -> 50 every round (2x); p: 100 -> 80 (1.25x); a machine
+        // twice as slow in round 1 cancels in both.
+        let f = file(vec![
+            at("h", 1, &[100.0, 200.0, 100.0, 100.0, 100.0, 100.0]),
+            at("h", 2, &[50.0, 100.0, 50.0, 50.0, 50.0, 50.0]),
+            at("p", 1, &[100.0, 200.0, 100.0, 100.0, 100.0, 100.0]),
+            at("p", 2, &[80.0, 160.0, 80.0, 80.0, 80.0, 80.0]),
+        ]);
+        let h = speedup(&f, "h");
+        assert!((h.median - 2.0).abs() < 1e-12 && h.n == 6);
+        let vs = speedup_over(&f, "h", "p");
+        assert!((vs.median - 1.6).abs() < 1e-12);
+        assert_eq!(vs.ci, Some((1.6, 1.6)));
+        assert_eq!(speedup(&f, "missing").n, 0);
+    }
+}

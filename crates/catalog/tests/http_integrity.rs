@@ -7,12 +7,16 @@
 //! - every task's final state is a version that some acknowledged write
 //!   (its create, or a patch) returned;
 //! - the list endpoint and `/healthz` agree on the count.
+//!
+//! And under hot writes (every client patching and reading the same two
+//! tasks), `updated_at` never goes backwards: a call sent after another
+//! was answered returns an `updated_at` no earlier than that one's.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -228,5 +232,84 @@ fn concurrent_http_writes_lose_nothing_on_any_servable_store() {
             Some(state.len() as u64),
             "{name}: healthz"
         );
+    }
+}
+
+/// Calls on the hot tasks per client.
+const HOT_OPS: usize = 150;
+
+/// One answered call on a hot task: when it was sent and answered, and the
+/// `updated_at` of the version it returned.
+struct Seen {
+    sent: Instant,
+    answered: Instant,
+    at: u64,
+}
+
+/// Patches and reads `ids` in turn; what each call returned, by id.
+fn hot_client(addr: SocketAddr, me: usize, ids: [u64; 2]) -> Vec<(u64, Seen)> {
+    let mut http = Client::connect(addr);
+    (0..HOT_OPS)
+        .map(|i| {
+            let id = ids[(i + me) % 2];
+            let path = format!("/tasks/{id}");
+            let sent = Instant::now();
+            let (status, task) = if i % 3 == 2 {
+                http.call("GET", &path, None)
+            } else {
+                let body = serde_json::json!({"completed": (i + me).is_multiple_of(2)});
+                http.call("PATCH", &path, Some(&body))
+            };
+            let answered = Instant::now();
+            assert_eq!(status, 200, "task {id}: {task}");
+            let at = task["updated_at"].as_u64().expect("updated_at");
+            (id, Seen { sent, answered, at })
+        })
+        .collect()
+}
+
+/// The first call that saw an `updated_at` earlier than one a call
+/// answered before it was sent had returned: (earlier, later), if any.
+fn went_backwards(mut seen: Vec<Seen>) -> Option<(u64, u64)> {
+    seen.sort_by_key(|s| s.answered);
+    // The latest updated_at answered by each point of the answer order.
+    let mut max_so_far = Vec::with_capacity(seen.len());
+    for s in &seen {
+        let before = max_so_far.last().copied().unwrap_or(0);
+        max_so_far.push(before.max(s.at));
+    }
+    seen.iter().find_map(|later| {
+        let answered_before = seen.partition_point(|s| s.answered < later.sent);
+        let floor = answered_before.checked_sub(1).map_or(0, |i| max_so_far[i]);
+        (later.at < floor).then_some((floor, later.at))
+    })
+}
+
+#[test]
+fn updated_at_never_goes_backwards_under_hot_concurrent_writes() {
+    for entry in store_catalog::catalog() {
+        let Some(build) = entry.serve else { continue };
+        let name = entry.entry.name;
+        let srv = task_api::spawn_background("127.0.0.1:0".parse().expect("addr"), build(2))
+            .expect("server");
+        let handles: Vec<_> = (0..CLIENTS)
+            .map(|me| {
+                let addr = srv.addr;
+                std::thread::spawn(move || hot_client(addr, me, [1, 2]))
+            })
+            .collect();
+        let mut by_id: BTreeMap<u64, Vec<Seen>> = BTreeMap::new();
+        for h in handles {
+            for (id, s) in h.join().expect("a client failed") {
+                by_id.entry(id).or_default().push(s);
+            }
+        }
+        for (id, seen) in by_id {
+            assert_eq!(
+                went_backwards(seen),
+                None,
+                "{name}: task {id}'s updated_at went backwards"
+            );
+        }
     }
 }

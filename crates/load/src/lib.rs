@@ -71,7 +71,7 @@ pub fn loopback_addr(url: &str) -> Result<SocketAddr, String> {
     } else {
         format!("{hostport}:80")
     };
-    let addrs: Vec<SocketAddr> = with_port
+    let mut addrs: Vec<SocketAddr> = with_port
         .to_socket_addrs()
         .map_err(|e| format!("cannot resolve '{hostport}': {e}"))?
         .collect();
@@ -80,6 +80,8 @@ pub fn loopback_addr(url: &str) -> Result<SocketAddr, String> {
             "'{hostport}' is not a loopback address: storelab load only targets 127.0.0.0/8, ::1 or localhost"
         ));
     }
+    // IPv4 first, as `storelab serve --addr localhost:PORT` binds.
+    addrs.sort_by_key(|a| !a.is_ipv4());
     Ok(addrs[0])
 }
 
@@ -115,12 +117,23 @@ impl Conn {
     }
 
     /// Sends a request and reads the whole response; returns its status and
-    /// body. Reconnects once if the server closed the connection.
+    /// body. On a failure (say the server closed a keep-alive connection)
+    /// the connection is reopened, and an idempotent request (GET, HEAD,
+    /// PUT, DELETE, OPTIONS: RFC 9110, section 9.2.2) is sent once more; a
+    /// POST or PATCH is not, since the server may have applied it (a
+    /// retried create would create twice): its failure is returned.
     pub fn call(&mut self, method: &str, path: &str, body: &str) -> Result<(u16, Vec<u8>), String> {
         match self.try_call(method, path, body) {
             Ok(r) => Ok(r),
-            Err(_) => {
-                *self = Conn::open(self.addr)?;
+            Err(e) => {
+                let reopened = Conn::open(self.addr);
+                if !idempotent(method) {
+                    if let Ok(fresh) = reopened {
+                        *self = fresh;
+                    }
+                    return Err(format!("{method} {path}: {e} (not retried)"));
+                }
+                *self = reopened?;
                 self.try_call(method, path, body)
                     .map_err(|e| format!("{method} {path}: {e}"))
             }
@@ -191,6 +204,12 @@ impl Conn {
         }
         Ok((status, out))
     }
+}
+
+/// Whether a request with this method may be sent twice with the effect of
+/// once (RFC 9110, section 9.2.2).
+pub fn idempotent(method: &str) -> bool {
+    matches!(method, "GET" | "HEAD" | "PUT" | "DELETE" | "OPTIONS")
 }
 
 /// Asks the server which store it runs and how many tasks it holds.
@@ -377,7 +396,7 @@ pub fn run(plan: LoadPlan) -> Result<LoadOutcome, String> {
     let seen = drive_connections(&plan, &streams)?;
     let merged = Merged::of(seen);
     let requests = merged.done.len() as u64;
-    let elapsed = merged.elapsed(plan.duration);
+    let elapsed = merged.elapsed(plan.duration, plan.rate.is_some());
     let rps = requests as f64 / elapsed.as_secs_f64();
     let lateness = (
         merged.lateness.value_at_quantile(0.5),
@@ -436,14 +455,17 @@ struct Merged {
 
 impl Merged {
     /// From the start to the last answer (`planned` if nothing was
-    /// answered), at least a millisecond.
-    fn elapsed(&self, planned: Duration) -> Duration {
-        self.done
-            .iter()
-            .max()
-            .copied()
-            .unwrap_or(planned)
-            .max(Duration::from_millis(1))
+    /// answered), at least a millisecond; in open loop at least `planned`,
+    /// the schedule's length: 4 requests at 0.4 req/s over 10 s (the last
+    /// due at 7.5 s) achieved 0.4 req/s, not 4/7.5.
+    fn elapsed(&self, planned: Duration, open_loop: bool) -> Duration {
+        let last = self.done.iter().max().copied().unwrap_or(planned);
+        let floor = if open_loop {
+            planned
+        } else {
+            Duration::from_millis(1)
+        };
+        last.max(floor)
     }
 
     fn of(seen: Vec<Seen>) -> Merged {
@@ -477,12 +499,9 @@ impl Merged {
     }
 }
 
-/// The load run as a run file: one cell, one sample (the whole run: a
-/// repetition is a separate run, interleaved across stores by
-/// `scripts/http-bench` and merged with `storelab merge --reps`).
-fn run_file(plan: &LoadPlan, workload: Workload, store: String, m: &Merged) -> RunFile {
+/// The run's one sample: its throughput and HTTP counts.
+fn sample(m: &Merged, elapsed: Duration, read: Option<&Latency>) -> Sample {
     let requests = m.done.len() as u64;
-    let elapsed = m.elapsed(plan.duration);
     let count = |pred: fn(u16) -> bool| -> u64 {
         m.statuses
             .iter()
@@ -490,10 +509,8 @@ fn run_file(plan: &LoadPlan, workload: Workload, store: String, m: &Merged) -> R
             .map(|(_, n)| n)
             .sum()
     };
-    let latency = Latency::from_histograms(&m.hists);
-    let read = latency.iter().find(|l| l.op == "read");
     let wall_ns = elapsed.as_nanos() as u64;
-    let samples = vec![Sample {
+    Sample {
         rep: 0,
         wall_ns,
         total_ops: requests.max(1),
@@ -510,7 +527,17 @@ fn run_file(plan: &LoadPlan, workload: Workload, store: String, m: &Merged) -> R
             read_p50_ns: read.map_or(0, |l| l.p50),
             read_p99_ns: read.map_or(0, |l| l.p99),
         }),
-    }];
+    }
+}
+
+/// The load run as a run file: one cell, one sample (the whole run: a
+/// repetition is a separate run, interleaved across stores by
+/// `scripts/http-bench` and merged with `storelab merge --reps`).
+fn run_file(plan: &LoadPlan, workload: Workload, store: String, m: &Merged) -> RunFile {
+    let requests = m.done.len() as u64;
+    let elapsed = m.elapsed(plan.duration, plan.rate.is_some());
+    let latency = Latency::from_histograms(&m.hists);
+    let samples = vec![sample(m, elapsed, latency.iter().find(|l| l.op == "read"))];
     RunFile {
         schema: SCHEMA.into(),
         machine: Machine::current(),

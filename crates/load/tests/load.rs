@@ -47,6 +47,8 @@ fn bounded_load_runs_report_throughput_and_no_errors() {
     assert!(open.rps > 0.0);
     // 0.8 s at 400 req/s is 320 requests due; all of them are sent.
     assert_eq!(open.requests, 320, "every due request is sent");
+    // Achieved over the schedule's length at least: never above the rate.
+    assert!(open.rps <= 400.0 + 1e-9, "{}", open.rps);
     assert_eq!(open.transport_errors, 0);
     assert!(
         open.statuses.iter().all(|(code, _)| *code == 200),
@@ -164,4 +166,47 @@ fn a_sweep_climbs_the_ladder_and_reports_its_knee() {
     assert_eq!(impossible.steps.len(), 1);
     assert_eq!(impossible.knee, None);
     assert!(impossible.steps[0].failed.is_some());
+}
+
+/// A fake server that reads one request per connection, records its
+/// method, and closes without answering, for `connections` connections.
+fn closing_server(
+    connections: usize,
+) -> (std::net::SocketAddr, std::thread::JoinHandle<Vec<String>>) {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = std::thread::spawn(move || {
+        let mut methods = Vec::new();
+        for _ in 0..connections {
+            let Ok((mut s, _)) = listener.accept() else {
+                break;
+            };
+            let _ = s.set_read_timeout(Some(Duration::from_secs(20)));
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && matches!(s.read(&mut byte), Ok(1)) {
+                head.push(byte[0]);
+            }
+            let text = String::from_utf8_lossy(&head);
+            methods.push(text.split(' ').next().unwrap_or("").to_owned());
+        }
+        methods
+    });
+    (addr, server)
+}
+
+#[test]
+fn a_failed_post_is_not_sent_twice_and_a_failed_get_is_retried_once() {
+    // Three connections: the POST's, the GET's, the GET's retry.
+    let (addr, server) = closing_server(3);
+    let mut conn = load::Conn::open(addr).expect("connect");
+    let post = conn.call("POST", "/tasks", r#"{"title":"once"}"#);
+    assert!(post.is_err(), "nobody answered: {post:?}");
+    let get = conn.call("GET", "/tasks/1", "");
+    assert!(get.is_err(), "nobody answered: {get:?}");
+    let methods = server.join().expect("fake server");
+    assert_eq!(methods, ["POST", "GET", "GET"], "what the server received");
+    assert!(load::idempotent("PUT") && load::idempotent("DELETE"));
+    assert!(!load::idempotent("POST") && !load::idempotent("PATCH"));
 }

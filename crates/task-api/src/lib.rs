@@ -10,11 +10,32 @@
 //! | `DELETE /tasks/{id}` | 204, or 404 |
 //! | `GET /healthz` | `{"status":"ok","store":NAME,"tasks":N}` |
 //!
-//! Every error is JSON, `{"error": CODE, "message": TEXT}`, with its status:
-//! 400 malformed JSON, a bad id or bad paging; 404 no such task or route; 405
-//! wrong method; 413 body over [`BODY_LIMIT`]; 415 not `application/json`;
-//! 422 unknown fields, wrong types or failed validation. No input panics the
-//! server.
+//! Every error is JSON, `{"error": CODE, "message": TEXT}`, with its status,
+//! including the ones hyper answers itself before the router sees the
+//! request: 400 malformed JSON (`malformed_json`), a bad id (`bad_id`), bad
+//! paging (`bad_query`), a body that could not be read (`bad_body`), a
+//! missing or repeated `Host` (`bad_host`), or a request that is not valid
+//! HTTP/1.1 (`bad_request`: a bad request line or header, conflicting or
+//! invalid `Content-Length`, a `Transfer-Encoding` other than chunked); 404
+//! no such task or route; 405 wrong method; 408 the body did not arrive in
+//! time; 413 body over [`BODY_LIMIT`]; 415 not `application/json`; 422
+//! unknown fields, wrong types, a body that is not a JSON object, or failed
+//! validation; 431 a request head over the size limit or with more than
+//! [`limits::MAX_HEADERS`] headers; 503 at a limit (with `Retry-After`).
+//! No input panics the server.
+//!
+//! What is accepted, exactly (strict on purpose: a benchmark's client and a
+//! fuzzer should learn the contract, not a lenient parser's guesses):
+//! - **Ids** are decimal integers from 1 to 2^64-1 without sign or leading
+//!   zeros: `/tasks/5`, not `/tasks/+5`, `/tasks/0005` or `/tasks/0` (400
+//!   `bad_id`).
+//! - **Bodies** are JSON objects: `["t","d",true]` would deserialize into
+//!   a `NewTask` by position, and is refused (422 `invalid_fields`).
+//! - **Host**: an HTTP/1.1 request carries exactly one `Host` header (RFC
+//!   9112, section 3.2); HTTP/1.0 at most one (400 `bad_host`).
+//! - **Body size**: a declared `Content-Length` over [`BODY_LIMIT`] is
+//!   answered 413 before any of the body is read, so a client that sent
+//!   `Expect: 100-continue` gets 413 instead of `100 Continue`.
 //!
 //! Handlers are generic over the store, so each store's calls are
 //! monomorphized; the store is chosen when the server starts. Store calls are
@@ -24,22 +45,30 @@
 //! Not here: authentication, persistence, or the load generator (that is
 //! `storelab load` in the harness).
 
-use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::body::Body;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use task_model::{NewTask, StoreError, Task, TaskApi, TaskId, TaskStore, TaskUpdate};
-use tokio::net::TcpListener;
 
+mod body;
+pub mod conn_io;
 pub mod limits;
-pub use limits::{IdleIo, Limits};
+mod server;
+
+pub use limits::Limits;
+pub use server::{
+    Background, BindError, bind, run_blocking, serve, shutdown_signal, spawn_background,
+    spawn_background_with,
+};
 
 /// Largest request body accepted, in bytes.
 pub const BODY_LIMIT: usize = 16 * 1024;
@@ -62,7 +91,7 @@ struct ErrorBody {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         ApiError {
             status,
             code,
@@ -116,14 +145,74 @@ impl From<QueryRejection> for ApiError {
     }
 }
 
+/// A task id in its one written form: decimal digits, no sign, no leading
+/// zero, from 1 to 2^64-1.
 fn parse_id(raw: &str) -> Result<TaskId, ApiError> {
-    raw.parse::<u64>().map(TaskId).map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_id",
-            format!("'{raw}' is not a task id (a positive integer)"),
-        )
-    })
+    let canonical = raw.bytes().all(|b| b.is_ascii_digit()) && !raw.starts_with('0');
+    raw.parse::<u64>()
+        .ok()
+        .filter(|_| canonical)
+        .map(TaskId)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_id",
+                format!(
+                    "'{raw}' is not a task id (a decimal integer from 1 to {}, without sign or leading zeros)",
+                    u64::MAX
+                ),
+            )
+        })
+}
+
+/// The `{id}` of a task route, parsed by [`parse_id`].
+struct IdParam(TaskId);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdParam {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(raw)) => parse_id(&raw).map(IdParam),
+            // Not UTF-8 once percent-decoded.
+            Err(e) => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_id",
+                e.body_text(),
+            )),
+        }
+    }
+}
+
+/// A JSON body that must be an object: serde would also take an array as
+/// the struct's fields in order, which this API refuses (422).
+struct JsonObject<T>(T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequest<S> for JsonObject<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let (parts, body) = request.into_parts();
+        // Already received whole (see `body`): this only takes the bytes.
+        let bytes = axum::body::to_bytes(body, BODY_LIMIT).await.map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_body",
+                format!("the request body could not be read: {e}"),
+            )
+        })?;
+        let object = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+        let request = Request::from_parts(parts, Body::from(bytes));
+        let Json(value) = Json::<T>::from_request(request, state).await?;
+        if !object {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_fields",
+                "the body must be a JSON object, e.g. {\"title\": \"write tests\"}",
+            ));
+        }
+        Ok(JsonObject(value))
+    }
 }
 
 /// What the handlers share.
@@ -136,9 +225,8 @@ type Shared<S> = State<Arc<AppState<S>>>;
 
 async fn create<S: TaskStore + 'static>(
     State(app): Shared<S>,
-    body: Result<Json<NewTask>, JsonRejection>,
+    JsonObject(new): JsonObject<NewTask>,
 ) -> Result<Response, ApiError> {
-    let Json(new) = body?;
     let task = app.store.create_task(&new)?;
     let location = format!("/tasks/{}", task.id);
     Ok((
@@ -151,29 +239,24 @@ async fn create<S: TaskStore + 'static>(
 
 async fn read<S: TaskStore + 'static>(
     State(app): Shared<S>,
-    Path(id): Path<String>,
+    IdParam(id): IdParam,
 ) -> Result<Json<Task>, ApiError> {
-    let id = parse_id(&id)?;
     Ok(Json((*app.store.get_task(id)?).clone()))
 }
 
 async fn patch<S: TaskStore + 'static>(
     State(app): Shared<S>,
-    Path(id): Path<String>,
-    body: Result<Json<TaskUpdate>, JsonRejection>,
+    IdParam(id): IdParam,
+    JsonObject(update): JsonObject<TaskUpdate>,
 ) -> Result<Json<Task>, ApiError> {
-    let id = parse_id(&id)?;
-    let Json(update) = body?;
     Ok(Json((*app.store.update_task(id, &update)?).clone()))
 }
 
 async fn put<S: TaskStore + 'static>(
     State(app): Shared<S>,
-    Path(id): Path<String>,
-    body: Result<Json<NewTask>, JsonRejection>,
+    IdParam(id): IdParam,
+    JsonObject(new): JsonObject<NewTask>,
 ) -> Result<Json<Task>, ApiError> {
-    let id = parse_id(&id)?;
-    let Json(new) = body?;
     let update = TaskUpdate {
         title: Some(new.title),
         description: Some(new.description.unwrap_or_default()),
@@ -184,9 +267,8 @@ async fn put<S: TaskStore + 'static>(
 
 async fn remove<S: TaskStore + 'static>(
     State(app): Shared<S>,
-    Path(id): Path<String>,
+    IdParam(id): IdParam,
 ) -> Result<StatusCode, ApiError> {
-    let id = parse_id(&id)?;
     app.store.delete_task(id)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -297,270 +379,5 @@ pub fn prefill<S: TaskStore>(store: &S, n: u32) {
         };
         // Generated titles are valid.
         let _ = store.create_task(&draft);
-    }
-}
-
-/// Serves `router` on `listener` under `limits` until `shutdown` completes,
-/// then stops accepting, lets in-flight requests finish (for at most the
-/// header timeout) and returns.
-///
-/// The accept loop is hyper's HTTP/1 connection builder under the limits of
-/// [`limits`]: a semaphore caps connections (one over the cap is answered
-/// 503 with `Retry-After` and closed), [`IdleIo`] closes idle keep-alive
-/// connections, and tower's concurrency limit with load shedding caps the
-/// requests in handlers.
-pub async fn serve(
-    listener: TcpListener,
-    router: Router,
-    limits: Limits,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    limits.validate().map_err(std::io::Error::other)?;
-    let app = guarded(router, &limits);
-    let connections = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(limits.header_timeout)
-        .max_buf_size(limits.max_header_bytes)
-        // A client that shuts down its write side after the request still
-        // gets its response (hyper's default closes at once).
-        .half_close(true);
-    tokio::pin!(shutdown);
-    loop {
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(_) => {
-                    // Out of file descriptors, or a connection reset before
-                    // accept: wait a moment rather than spin (as axum does).
-                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        let Ok(permit) = connections.clone().try_acquire_owned() else {
-            shed(stream);
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
-        let io = hyper_util::rt::TokioIo::new(IdleIo::new(stream, limits.idle_timeout));
-        let service = hyper_util::service::TowerToHyperService::new(app.clone());
-        let conn = graceful.watch(http.serve_connection(io, service));
-        tokio::spawn(async move {
-            // A connection's end (timeouts included) is its own business.
-            let _ = conn.await;
-            drop(permit);
-        });
-    }
-    drop(listener);
-    let _ = tokio::time::timeout(limits.header_timeout, graceful.shutdown()).await;
-    Ok(())
-}
-
-/// The router behind the body timeout and the in-flight limit.
-fn guarded(
-    router: Router,
-    limits: &Limits,
-) -> impl tower::Service<
-    axum::extract::Request<hyper::body::Incoming>,
-    Response = Response,
-    Error = std::convert::Infallible,
-    Future: Send + 'static,
-> + Clone
-+ Send
-+ 'static {
-    let router = router.layer(axum::middleware::from_fn_with_state(
-        limits.body_timeout,
-        body_deadline,
-    ));
-    tower::ServiceBuilder::new()
-        .layer(axum::error_handling::HandleErrorLayer::new(overloaded))
-        .layer(tower::load_shed::LoadShedLayer::new())
-        .layer(tower::limit::ConcurrencyLimitLayer::new(
-            limits.max_in_flight,
-        ))
-        .service(router)
-}
-
-/// What the load shedder's refusal becomes.
-async fn overloaded(_: tower::BoxError) -> Response {
-    shed_response()
-}
-
-/// 503 with `Retry-After`: the server is at a limit; try again shortly.
-fn shed_response() -> Response {
-    let mut response = ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "overloaded",
-        "the server is at its request limit; retry after the time in Retry-After",
-    )
-    .into_response();
-    response.headers_mut().insert(
-        header::RETRY_AFTER,
-        header::HeaderValue::from(limits::RETRY_AFTER_SECS),
-    );
-    response
-}
-
-/// A handler (which reads the body) must finish within the body timeout;
-/// past it the client gets 408 and the connection is closed.
-async fn body_deadline(
-    State(limit): State<std::time::Duration>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    match tokio::time::timeout(limit, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => {
-            let mut response = ApiError::new(
-                StatusCode::REQUEST_TIMEOUT,
-                "request_timeout",
-                "the request was not received in time",
-            )
-            .into_response();
-            response.headers_mut().insert(
-                header::CONNECTION,
-                header::HeaderValue::from_static("close"),
-            );
-            response
-        }
-    }
-}
-
-/// Answers a connection over the cap with 503 and closes it, on a task of
-/// its own bounded to one second: write the response, shut down the write
-/// side, then read and discard what the client sent until it closes (a
-/// "lingering close", as nginx does: closing with unread input makes the
-/// kernel send a reset, which can destroy the 503 before the client reads
-/// it). A client that never reads or never closes costs one second.
-fn shed(stream: tokio::net::TcpStream) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let body = format!(
-        r#"{{"error":"overloaded","message":"the server is at its connection limit; retry after {} s"}}"#,
-        limits::RETRY_AFTER_SECS
-    );
-    let response = format!(
-        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: {}\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
-        limits::RETRY_AFTER_SECS,
-        body.len()
-    );
-    tokio::spawn(async move {
-        let mut stream = stream;
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), async {
-            stream.write_all(response.as_bytes()).await?;
-            stream.shutdown().await?;
-            let mut sink = [0u8; 1024];
-            while stream.read(&mut sink).await? > 0 {}
-            Ok::<(), std::io::Error>(())
-        })
-        .await;
-    });
-}
-
-/// Completes on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
-}
-
-/// Binds `addr` and serves `router` until Ctrl-C or SIGTERM, on a runtime
-/// of its own; prints the bound address.
-pub fn run_blocking(addr: SocketAddr, router: Router, limits: Limits) -> Result<(), String> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-    runtime.block_on(async move {
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-        let bound = listener.local_addr().map_err(|e| e.to_string())?;
-        println!("storelab: serving on http://{bound} (Ctrl-C or SIGTERM stops)");
-        serve(listener, router, limits, shutdown_signal())
-            .await
-            .map_err(|e| format!("server failed: {e}"))?;
-        println!("storelab: stopped");
-        Ok(())
-    })
-}
-
-/// A server running on a thread of its own, stopped (gracefully) when
-/// dropped. For tests and tools that need a live server in-process.
-pub struct Background {
-    pub addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<Result<(), String>>>,
-}
-
-/// Serves `router` on `addr` (port 0 for any free port) on a new thread,
-/// under the default [`Limits`].
-pub fn spawn_background(addr: SocketAddr, router: Router) -> Result<Background, String> {
-    spawn_background_with(addr, router, Limits::default())
-}
-
-/// Serves `router` on `addr` under `limits`, on a new thread.
-pub fn spawn_background_with(
-    addr: SocketAddr,
-    router: Router,
-    limits: Limits,
-) -> Result<Background, String> {
-    let std_listener =
-        std::net::TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    std_listener
-        .set_nonblocking(true)
-        .map_err(|e| e.to_string())?;
-    let bound = std_listener.local_addr().map_err(|e| e.to_string())?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let thread = std::thread::Builder::new()
-        .name("sl-http".into())
-        .spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?;
-            runtime.block_on(async move {
-                let listener = TcpListener::from_std(std_listener).map_err(|e| e.to_string())?;
-                serve(listener, router, limits, async {
-                    let _ = stopped.await;
-                })
-                .await
-                .map_err(|e| e.to_string())
-            })
-        })
-        .map_err(|e| format!("cannot start the server thread: {e}"))?;
-    Ok(Background {
-        addr: bound,
-        stop: Some(stop),
-        thread: Some(thread),
-    })
-}
-
-impl Drop for Background {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }

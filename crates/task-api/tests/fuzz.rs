@@ -1,8 +1,9 @@
 //! Generated garbage against a real server over TCP: random methods, paths,
 //! query strings, headers, content types, bodies that are almost JSON, and
 //! raw bytes that are not HTTP at all. The server must answer every
-//! well-formed request with a status below 500, never panic, and still
-//! answer `/healthz` afterwards.
+//! well-formed request with a status below 500, every 4xx with a JSON error
+//! body (hyper's own refusals of what it cannot parse included), never
+//! panic, and still answer `/healthz` afterwards.
 //!
 //! `FUZZ_HTTP_CASES` sets the number of cases (default 20,000, about 20 s in a debug build here; a
 //! minute at most); `scripts/fuzz-http` runs a long campaign.
@@ -172,8 +173,11 @@ fn case() -> impl Strategy<Value = Case> {
     ]
 }
 
-/// Sends `bytes` and reads until the server closes; the status, if any.
-fn exchange(addr: SocketAddr, bytes: &[u8]) -> Result<Option<u16>, String> {
+/// An answer: its status and body.
+type Answer = (u16, String);
+
+/// Sends `bytes` and reads until the server closes; the answer, if any.
+fn exchange(addr: SocketAddr, bytes: &[u8]) -> Result<Option<Answer>, String> {
     let mut s = TcpStream::connect(addr).map_err(|e| format!("connect: {e}"))?;
     s.set_read_timeout(Some(Duration::from_secs(20)))
         .map_err(|e| e.to_string())?;
@@ -191,10 +195,21 @@ fn exchange(addr: SocketAddr, bytes: &[u8]) -> Result<Option<u16>, String> {
         }
     }
     let text = String::from_utf8_lossy(&out);
-    Ok(text
+    let Some(status) = text
         .strip_prefix("HTTP/1.1 ")
         .and_then(|rest| rest.get(..3))
-        .and_then(|code| code.parse().ok()))
+        .and_then(|code| code.parse().ok())
+    else {
+        return Ok(None);
+    };
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    Ok(Some((status, body.to_owned())))
+}
+
+/// Whether `body` is this API's JSON error: `{"error": CODE, "message": TEXT}`.
+fn json_error(body: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(body)
+        .is_ok_and(|v| v["error"].is_string() && v["message"].is_string())
 }
 
 #[test]
@@ -228,14 +243,19 @@ fn generated_requests_never_get_a_5xx_or_a_panic() {
     });
     let addr = srv.addr;
     let result = runner.run(&case(), |c| {
-        let status = exchange(addr, &c.bytes()).map_err(TestCaseError::fail)?;
+        let answer = exchange(addr, &c.bytes()).map_err(TestCaseError::fail)?;
+        let head_request = matches!(&c, Case::Http { method, .. } if method == "HEAD");
         if let Case::Http { .. } = c {
             // A request with a parseable head is always answered (a bad one
             // with 400); only garbage may be closed on without a word.
-            prop_assert!(status.is_some() || c.bytes().len() > 8192, "no status");
+            prop_assert!(answer.is_some() || c.bytes().len() > 8192, "no status");
         }
-        if let Some(code) = status {
+        if let Some((code, body)) = answer {
             prop_assert!(code < 500, "status {code}");
+            // A response to HEAD has no body.
+            if (400..500).contains(&code) && !head_request {
+                prop_assert!(json_error(&body), "{code} without a JSON error: {body:?}");
+            }
         }
         prop_assert_eq!(PANICS.load(Ordering::SeqCst), 0, "the server panicked");
         Ok(())
@@ -244,7 +264,7 @@ fn generated_requests_never_get_a_5xx_or_a_panic() {
         panic!("{e}");
     }
     assert_eq!(
-        exchange(addr, b"GET /healthz HTTP/1.1\r\nHost: f\r\n\r\n"),
+        exchange(addr, b"GET /healthz HTTP/1.1\r\nHost: f\r\n\r\n").map(|a| a.map(|(c, _)| c)),
         Ok(Some(200))
     );
     assert_eq!(PANICS.load(Ordering::SeqCst), 0, "the server panicked");

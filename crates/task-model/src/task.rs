@@ -62,7 +62,10 @@ pub struct Task {
 
 impl Task {
     /// The next version of this task after `patch`. The id and creation
-    /// time never change.
+    /// time never change, and `updated_at` never goes back: a patch stamped
+    /// before the version it is applied to (two concurrent writes applied
+    /// in the other order than they were validated) keeps that version's
+    /// time.
     pub fn patched(&self, patch: &TaskPatch) -> Task {
         Task {
             id: self.id,
@@ -73,7 +76,7 @@ impl Task {
                 .unwrap_or_else(|| self.description.clone()),
             completed: patch.completed.unwrap_or(self.completed),
             created_at: self.created_at,
-            updated_at: patch.at,
+            updated_at: patch.at.max(self.updated_at),
         }
     }
 }
@@ -247,6 +250,21 @@ mod tests {
         assert!(next.completed);
         assert_eq!(next.created_at, Timestamp(1));
         assert_eq!(next.updated_at, Timestamp(5));
+    }
+
+    #[test]
+    fn a_patch_stamped_before_the_version_it_applies_to_keeps_its_time() {
+        let task = NewTask {
+            title: "a".into(),
+            ..Default::default()
+        }
+        .validate_at(Timestamp(10))
+        .expect("valid")
+        .into_task(TaskId(1));
+        let stale = TaskPatch::set_completed(true, Timestamp(7));
+        let next = task.patched(&stale);
+        assert!(next.completed, "the patch is applied");
+        assert_eq!(next.updated_at, Timestamp(10), "updated_at never goes back");
     }
 
     #[test]

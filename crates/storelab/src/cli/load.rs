@@ -1,6 +1,6 @@
 //! `storelab load`: the HTTP load generator against a server on this machine.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Args;
@@ -32,9 +32,12 @@ pub(super) struct LoadArgs {
     /// Key distribution, as for `run`.
     #[arg(long, default_value = "zipf")]
     dist: String,
-    /// Key space (default: the number of tasks the server reports).
+    /// Key space: requests ask for ids 1..=N (at least 1; default: the
+    /// number of tasks the server reports).
     #[arg(long)]
     keys: Option<u32>,
+    /// Seed of the generated key and operation streams: the same seed,
+    /// mix and key space send the same requests.
     #[arg(long, default_value_t = 42)]
     seed: u64,
     /// Sweep the open-loop rate: from --sweep-start, times --sweep-factor
@@ -55,9 +58,23 @@ pub(super) struct LoadArgs {
     /// The p99 (from each request's due time) a sweep step must stay under.
     #[arg(long, default_value = "1ms")]
     target_p99: String,
-    /// Result file (JSON, the run schema; `storelab report` renders it).
-    #[arg(long, default_value = "target/storelab/last-load.json")]
-    out: PathBuf,
+    /// Result file: JSON, the run schema (`storelab report` renders it),
+    /// and beside it the same name with .csv, the run's one sample as `run`
+    /// writes samples (store, threads = connections, rep, total_ops =
+    /// requests, wall_ns, ns_per_op, ops_per_sec, bytes_per_op,
+    /// allocs_per_op); a sweep writes its JSON only. The folder must exist.
+    /// Default target/storelab/last-load.json (that folder is created).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+/// Where `--out` writes when it is not given; its folder is created.
+const DEFAULT_OUT: &str = "target/storelab/last-load.json";
+
+impl LoadArgs {
+    fn out(&self) -> &Path {
+        self.out.as_deref().unwrap_or(Path::new(DEFAULT_OUT))
+    }
 }
 
 pub(super) fn load(args: LoadArgs) -> Result<(), Failure> {
@@ -75,12 +92,15 @@ pub(super) fn load(args: LoadArgs) -> Result<(), Failure> {
     {
         return Err(format!("--rate must be above 0 and at most {}", load::MAX_RATE).into());
     }
+    if args.keys == Some(0) {
+        return Err("--keys must be at least 1 (requests ask for ids 1..=N)".into());
+    }
     if args.sweep {
         sweep_target(&args)?;
     }
     let mix = args.mix.parse::<Mix>()?;
     let dist = args.dist.parse::<KeyDist>()?;
-    storelab_results::check_writable(&args.out)?;
+    check_out(&args)?;
     let keys = match args.keys {
         Some(k) => k,
         None => {
@@ -107,9 +127,41 @@ pub(super) fn load(args: LoadArgs) -> Result<(), Failure> {
         return sweep(&args, plan);
     }
     let outcome = load::run(plan)?;
-    outcome.file.write(&args.out)?;
+    outcome.file.write(args.out())?;
     print_load(&args, duration, &outcome);
     Ok(())
+}
+
+/// `--out`, if given, goes into a folder that exists (nothing is created
+/// for it); any result path must be writable. Checked before any load.
+fn check_out(args: &LoadArgs) -> Result<(), Failure> {
+    if let Some(out) = &args.out {
+        let folder = out
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if !folder.is_dir() {
+            return Err(format!(
+                "--out {}: the folder {} does not exist (create it first)",
+                out.display(),
+                folder.display()
+            )
+            .into());
+        }
+    }
+    Ok(storelab_results::check_writable(args.out())?)
+}
+
+/// A rate in requests per second, to about three significant digits:
+/// `0.400`, `2.50`, `12.5`, `4021`.
+pub(super) fn per_second(rate: f64) -> String {
+    let magnitude = rate.abs();
+    if !rate.is_finite() || magnitude >= 100.0 || magnitude == 0.0 {
+        return format!("{rate:.0}");
+    }
+    // Digits after the point for three significant ones, at most six.
+    let decimals = (2.0 - magnitude.log10().floor()).clamp(0.0, 6.0) as usize;
+    format!("{rate:.decimals$}")
 }
 
 /// The sweep's options, validated (before anything connects); returns the
@@ -143,8 +195,7 @@ fn sweep(args: &LoadArgs, base: storelab_load::LoadPlan) -> Result<(), Failure> 
         target_p99,
     })?;
     let json = serde_json::to_string_pretty(&result).map_err(|e| e.to_string())?;
-    std::fs::write(&args.out, json + "\n")
-        .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
+    storelab_results::write_file(args.out(), (json + "\n").as_bytes())?;
     println!(
         "storelab load {} --sweep · store {} · {} connections · {} s per step · {} · target p99 {}",
         args.url,
@@ -167,8 +218,8 @@ fn sweep(args: &LoadArgs, base: storelab_load::LoadPlan) -> Result<(), Failure> 
     for s in &result.steps {
         let d = |v: u64| table::duration_ns(v as f64);
         t.row(vec![
-            format!("{:.0}", s.rate),
-            format!("{:.0}", s.achieved),
+            per_second(s.rate),
+            per_second(s.achieved),
             d(s.corrected.p50),
             d(s.corrected.p99),
             d(s.uncorrected.p99),
@@ -183,11 +234,12 @@ fn sweep(args: &LoadArgs, base: storelab_load::LoadPlan) -> Result<(), Failure> 
         result
             .knee
             .map_or("none (the first step failed)".into(), |k| format!(
-                "{k:.0} req/s"
+                "{} req/s",
+                per_second(k)
             )),
         result.stopped
     );
-    println!("results: {}", args.out.display());
+    println!("results: {}", args.out().display());
     Ok(())
 }
 
@@ -209,8 +261,10 @@ pub(super) fn print_load(
         outcome.file.workload.mix
     );
     println!(
-        "requests: {} in {:?}; achieved {:.0} req/s",
-        outcome.requests, duration, outcome.rps
+        "requests: {} in {:?}; achieved {} req/s",
+        outcome.requests,
+        duration,
+        per_second(outcome.rps)
     );
     let statuses: Vec<String> = outcome
         .statuses
@@ -244,5 +298,22 @@ pub(super) fn print_load(
             table::duration_ns(outcome.lateness.1 as f64)
         );
     }
-    println!("results: {}", args.out.display());
+    println!("results: {}", args.out().display());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::per_second;
+
+    #[test]
+    fn rates_keep_about_three_significant_digits() {
+        assert_eq!(per_second(0.4), "0.400");
+        assert_eq!(per_second(0.5333), "0.533");
+        assert_eq!(per_second(2.5), "2.50");
+        assert_eq!(per_second(12.345), "12.3");
+        assert_eq!(per_second(99.94), "99.9");
+        assert_eq!(per_second(4021.4), "4021");
+        assert_eq!(per_second(0.0), "0");
+        assert_eq!(per_second(0.001234), "0.00123");
+    }
 }

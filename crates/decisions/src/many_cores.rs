@@ -591,7 +591,9 @@ pub(crate) fn section_floor(r: &mut Results) -> Result<String, String> {
         c.latency
             .iter()
             .find(|l| l.op == op)
-            .map_or("-".into(), |l| storelab_render::table::duration_ns(f(l) as f64))
+            .map_or("-".into(), |l| {
+                storelab_render::table::duration_ns(f(l) as f64)
+            })
     };
     for t in file.thread_counts() {
         let (Some(floor), Some(best)) = (file.cell("floor", t), ranking(&file, t).first().copied())

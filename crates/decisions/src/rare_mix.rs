@@ -42,7 +42,10 @@ pub(crate) fn section(r: &mut Results) -> Result<String, String> {
     let mut widths = Vec::new();
     for t in deck.thread_counts() {
         for st in &deck.stores {
-            let (Some(d), Some(k)) = (half_width(&draws, &st.name, t), half_width(&deck, &st.name, t)) else {
+            let (Some(d), Some(k)) = (
+                half_width(&draws, &st.name, t),
+                half_width(&deck, &st.name, t),
+            ) else {
                 continue;
             };
             let med = |f: &RunFile| {
@@ -80,7 +83,10 @@ mod tests {
     #[test]
     fn the_bound_holds_only_when_every_cell_is_within_it() {
         let w = |v: &[f64]| -> Vec<(String, f64)> {
-            v.iter().enumerate().map(|(i, x)| (format!("c{i}"), *x)).collect()
+            v.iter()
+                .enumerate()
+                .map(|(i, x)| (format!("c{i}"), *x))
+                .collect()
         };
         assert!(within_bound(&w(&[5.0, 19.9, 20.0]), 20.0).0);
         let (ok, over) = within_bound(&w(&[5.0, 20.1]), 20.0);

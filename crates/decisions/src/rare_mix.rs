@@ -27,7 +27,10 @@ fn half_width(file: &RunFile, store: &str, t: usize) -> Option<f64> {
 pub(crate) fn within_bound(widths: &[(String, f64)], bound: f64) -> (bool, Vec<String>) {
     let over: Vec<String> = widths
         .iter()
-        .filter(|(_, w)| !(*w <= bound))
+        .filter(|(_, w)| {
+            w.partial_cmp(&bound)
+                .is_none_or(|o| o == std::cmp::Ordering::Greater)
+        })
         .map(|(c, w)| format!("{c} ±{w:.0}%"))
         .collect();
     (over.is_empty(), over)

@@ -128,32 +128,86 @@ pub fn updates_to_one_task_are_atomic<S: TaskStore>(make: &dyn Fn() -> S) {
     let store = make();
     let id = store.create(draft("shared")).id;
     let barrier = Barrier::new(2);
-    thread::scope(|s| {
+    // Each thread owns one field, so between two of its own updates its
+    // field must still hold what it last wrote: a loss anywhere in the run
+    // shows at the thread's next round, not only if it hit the last write.
+    let writer = |field: Field| {
         let (store, barrier) = (&store, &barrier);
-        s.spawn(move || {
+        move || -> Option<String> {
             barrier.wait();
+            let mut lost = None;
             for i in 0..ROUNDS {
-                store.update(id, patch(Some(format!("a{i}")), None, None));
+                if i > 0 && lost.is_none() {
+                    let now = store.get(id).map(|t| field.read(&t).to_owned());
+                    let want = field.value(i - 1);
+                    if now.as_deref() != Some(want.as_str()) {
+                        lost = Some(format!(
+                            "a {} update was lost: {want} became {now:?}",
+                            field.name()
+                        ));
+                    }
+                }
+                store.update(id, field.patch(i));
             }
-        });
-        s.spawn(move || {
-            barrier.wait();
-            for i in 0..ROUNDS {
-                store.update(id, patch(None, Some(format!("b{i}")), None));
-            }
-        });
+            lost
+        }
+    };
+    let (a, b) = thread::scope(|s| {
+        let a = s.spawn(writer(Field::Title));
+        let b = s.spawn(writer(Field::Description));
+        (a.join().ok().flatten(), b.join().ok().flatten())
     });
+    if let Some(why) = a.or(b) {
+        panic!("{why}");
+    }
     let task = store.get(id).expect("task still there");
     assert_eq!(
         &*task.title,
-        format!("a{}", ROUNDS - 1),
+        Field::Title.value(ROUNDS - 1),
         "a title update was lost"
     );
     assert_eq!(
         &*task.description,
-        format!("b{}", ROUNDS - 1),
+        Field::Description.value(ROUNDS - 1),
         "a description update was lost"
     );
+}
+
+/// The field each writer of [`updates_to_one_task_are_atomic`] owns.
+#[derive(Clone, Copy)]
+enum Field {
+    Title,
+    Description,
+}
+
+impl Field {
+    fn name(self) -> &'static str {
+        match self {
+            Field::Title => "title",
+            Field::Description => "description",
+        }
+    }
+
+    fn value(self, i: usize) -> String {
+        match self {
+            Field::Title => format!("a{i}"),
+            Field::Description => format!("b{i}"),
+        }
+    }
+
+    fn read(self, task: &Task) -> &str {
+        match self {
+            Field::Title => &task.title,
+            Field::Description => &task.description,
+        }
+    }
+
+    fn patch(self, i: usize) -> TaskPatch {
+        match self {
+            Field::Title => patch(Some(self.value(i)), None, None),
+            Field::Description => patch(None, Some(self.value(i)), None),
+        }
+    }
 }
 
 /// Readers running beside writers see only versions some writer stored: the

@@ -279,7 +279,7 @@ pub(crate) fn section_hot_usl(r: &mut Results) -> Result<String, String> {
           should show k > 0. A 2-thread speedup of 2 or more clamps s at 0, and its projection of 16x \
           says nothing (the 1-thread figure was the slow one: an actor's cross-core handoff, or \
           noise). The 16-core runs test these bounds under *On many cores* (the log's \
-          14-goroutine figures against 16 threads).";
+          14-core figures against 16 threads).";
     Ok(s)
 }
 

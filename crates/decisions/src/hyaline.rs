@@ -76,8 +76,8 @@ const PROXIES: &[(&str, &str, &str, Option<f64>)] = &[
 
 pub(crate) fn section_proxies(r: &mut Results) -> Result<String, String> {
     let mut s = String::from(
-        "| mix | `hyaline` 2 threads over 1 (95%) | `rcu` | peer | peer's | `hyaline`'s over the peer's, per round (95%) | target |\n\
-         |---|---|---|---|---|---|---|\n",
+        "| mix (machine) | `hyaline` 2 threads over 1 (95%) | `rcu` | peer | peer's | `hyaline`'s over the peer's, per round (95%) | ns/op at 2 threads: `hyaline`, peer | target (descriptive, 95%) |\n\
+         |---|---|---|---|---|---|---|---|\n",
     );
     let mut commands = Vec::new();
     for (file, label, peer, least) in PROXIES {
@@ -96,11 +96,14 @@ pub(crate) fn section_proxies(r: &mut Results) -> Result<String, String> {
         }
         let _ = writeln!(
             s,
-            "| {label} | {} | {} | `{peer}` | {} | {} | {} |",
+            "| {label} ({}) | {} | {} | `{peer}` | {} | {} | {}, {} | {} |",
+            run.machine.name(),
             interval(&h),
             interval(&speedup(&run, "rcu")),
             interval(&speedup(&run, peer)),
             interval(&vs),
+            ns_at(&run, "hyaline", 2),
+            ns_at(&run, peer, 2),
             targets.join("; ")
         );
         commands.push(command(&run));
@@ -108,11 +111,19 @@ pub(crate) fn section_proxies(r: &mut Results) -> Result<String, String> {
     let _ = write!(
         s,
         "\n\"At least the peer's\" is `rules::at_least` on the per-round ratio of the two \
-         speed-ups: it holds when the whole interval lies above 1, is inconclusive when the \
+         speed-ups at 95% (descriptive: the issue's targets, outside the document's family of \
+         verdicts): it holds when the whole interval lies above 1, is inconclusive when the \
          interval contains 1. Reproduce: {}.",
         commands.join("; ")
     );
     Ok(s)
+}
+
+/// The median ns/op of `store` at `threads`, for the table.
+fn ns_at(file: &RunFile, store: &str, threads: usize) -> String {
+    file.cell(store, threads).map_or("-".into(), |c| {
+        storelab_render::table::human(storelab_stats::median(&Metric::NsPerOp.values(c)))
+    })
 }
 
 /// "The lower 95% bound at least `x`": holds when the bound is, does not

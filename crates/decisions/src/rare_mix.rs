@@ -39,8 +39,9 @@ pub(crate) fn within_bound(widths: &[(String, f64)], bound: f64) -> (bool, Vec<S
 pub(crate) fn section(r: &mut Results) -> Result<String, String> {
     let draws = r.get("rare-get-all-draws.json")?.clone();
     let deck = r.get("rare-get-all-deck.json")?.clone();
-    let mut s = String::from(
-        "| store, threads | drawn one by one: ns/op ±95% | dealt from decks: ns/op ±95% |\n|---|---:|---:|\n",
+    let mut s = format!(
+        "On {} (20 rounds each):\n\n| store, threads | drawn one by one: ns/op ±95% | dealt from decks: ns/op ±95% |\n|---|---:|---:|\n",
+        deck.machine.name()
     );
     let mut widths = Vec::new();
     for t in deck.thread_counts() {

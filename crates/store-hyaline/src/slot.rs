@@ -45,6 +45,11 @@ use loom::sync::atomic::AtomicPtr;
 #[cfg(not(storelab_loom))]
 use std::sync::atomic::AtomicPtr;
 
+// The ordering switch below (the constants, and their loom twins that
+// `STORELAB_WEAKEN` weakens) is the same as in `store-limits/src/floor/slot.rs`, on
+// purpose for now: each is compiled under its own crate's
+// `--cfg storelab_loom` build, and a shared home would be a crate of its
+// own for 40 lines. Moving it there is listed as open in issue 25's note.
 /// Ordering of the store or compare-exchange that installs a version:
 /// Release publishes its construction to whoever Acquire-loads the pointer.
 #[cfg(not(storelab_loom))]

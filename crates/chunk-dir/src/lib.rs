@@ -6,11 +6,12 @@
 //! generic over the chunk type and never looks inside one.
 //!
 //! - **Why ids index chunks.** The store hands ids out from one counter (the
-//!   directory's), so they are dense: the place of an id is a shift and a
-//!   mask, with no hashing and no probing, and the tasks created together
-//!   sit together. The slots come in chunks rather than one array so that
-//!   nothing ever moves: growing one array would mean copying it while
-//!   readers look, or fencing them out.
+//!   directory's), one at a time or in small blocks, so they are dense or
+//!   nearly so: the place of an id is a shift and a mask, with no hashing
+//!   and no probing, and the tasks created together sit together. The
+//!   slots come in chunks rather than one array so that nothing ever moves:
+//!   growing one array would mean copying it while readers look, or fencing
+//!   them out.
 //! - **A fixed directory, chunks on first use.** The directory is 2^16
 //!   entries ([`MAX_CHUNKS`]), allocated whole when the store is built, for
 //!   268 million ids. The constructor allocates the chunks its capacity
@@ -35,11 +36,12 @@
 //!   never freed while the store lives, however few of its ids are left.
 //! - **Ids are never reused**, and past 268 million the store is full.
 //!
-//! Synchronization: `OnceLock` and one atomic counter, each used as
-//! documented; no `unsafe` code (the crate forbids it). The orderings are
-//! commented where they are used. There is no protocol here for a loom model
-//! to check: the counter's one property is atomicity, and a chunk's
-//! publication is `OnceLock`'s. The `rcu` store's loom model checks the slot
+//! Synchronization: `OnceLock` and one atomic counter (taken one id at a
+//! time by [`ChunkDir::issue`], or a block at a time by [`ChunkDir::claim`],
+//! as `hyaline` does), each used as documented; no `unsafe` code (the crate
+//! forbids it). The orderings are commented where they are used. There is
+//! no protocol here for a loom model to check: the counter's one property
+//! is atomicity, and a chunk's publication is `OnceLock`'s. The `rcu` store's loom model checks the slot
 //! protocol inside its chunks, and leaves the directory out with the rest of
 //! the store.
 
@@ -117,6 +119,23 @@ impl<C> ChunkDir<C> {
         // atomicity gives. What the store puts at the id is published by
         // the chunk's own synchronization (a lock, a Release store).
         TaskId(self.next_id.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Reserves `n` consecutive ids at once and returns the first: the
+    /// block `first..first + n`, never handed out again by `issue` or
+    /// `claim`. A directory whose ids all come from `claim` with one `n`
+    /// hands out aligned blocks, `(k - 1) * n + 1 ..= k * n`, the first
+    /// from 1. The chunks are built as with `issue`, by `get_or_create` when an
+    /// id is stored; `used` and `chunk_of` count the whole block as handed
+    /// out.
+    #[inline]
+    pub fn claim(&self, n: u64) -> TaskId {
+        // Relaxed, as `issue`: the block's one property is that no other
+        // claim overlaps it, which the fetch_add's atomicity gives. A thread
+        // that claims twice gets the later block second (its two RMWs are
+        // in program order, so in the counter's modification order), which
+        // is what makes a thread's blocks increase.
+        TaskId(self.next_id.fetch_add(n, Ordering::Relaxed))
     }
 
     /// The chunk holding `id` and the slot index of `id` in it; `None` if
@@ -256,6 +275,43 @@ mod tests {
         let dir = Dir::default();
         let ids: Vec<u64> = (0..4).map(|_| dir.issue().get()).collect();
         assert_eq!(ids, [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn claims_reserve_aligned_blocks_that_issue_never_repeats() {
+        let dir = Dir::with_capacity(0);
+        let firsts: Vec<u64> = (0..3).map(|_| dir.claim(64).get()).collect();
+        assert_eq!(firsts, [1, 65, 129], "blocks of 64 from 1, aligned");
+        assert_eq!(dir.issue().get(), 193, "past every claimed block");
+        assert_eq!(dir.claim(64).get(), 194);
+        // The whole of a claimed block counts as handed out.
+        let dir = Dir::with_capacity(2 * CHUNK_SLOTS);
+        assert_eq!(dir.claim(CHUNK_SLOTS as u64 + 1).get(), 1);
+        assert_eq!(dir.used().count(), 2, "the block reaches chunk 1");
+        assert_eq!(dir.chunk_of(id(CHUNK_SLOTS + 1)), (1, 2));
+    }
+
+    #[test]
+    fn racing_claims_get_disjoint_blocks() {
+        let dir = Dir::with_capacity(0);
+        let mut firsts: Vec<u64> = std::thread::scope(|s| {
+            let claimers: Vec<_> = (0..4)
+                .map(|_| s.spawn(|| (0..100).map(|_| dir.claim(8).get()).collect::<Vec<_>>()))
+                .collect();
+            claimers
+                .into_iter()
+                .flat_map(|c| {
+                    let firsts = c.join().expect("no panic");
+                    assert!(
+                        firsts.windows(2).all(|w| w[0] < w[1]),
+                        "a thread's blocks increase"
+                    );
+                    firsts
+                })
+                .collect()
+        });
+        firsts.sort_unstable();
+        assert_eq!(firsts, (0..400).map(|k| 8 * k + 1).collect::<Vec<u64>>());
     }
 
     #[test]

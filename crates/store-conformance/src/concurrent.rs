@@ -17,7 +17,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
 
-use task_model::{SnapshotGuarantee, Task, TaskId, TaskPatch, TaskStore, TaskUpdate, Timestamp};
+use task_model::{
+    IdPolicy, SnapshotGuarantee, Task, TaskId, TaskPatch, TaskStore, TaskUpdate, Timestamp,
+};
 
 use crate::draft;
 use crate::linearizable::{self, Mix};
@@ -34,10 +36,14 @@ fn patch(title: Option<String>, description: Option<String>, completed: Option<b
     .expect("conformance updates are valid")
 }
 
-/// Threads creating at once all get distinct ids, and every task is there
+/// Threads creating at once all get distinct ids, as the store's
+/// [`IdPolicy`] says (see [`check_created_ids`]), and every task is there
 /// afterwards.
 pub fn creates_get_unique_ids<S: TaskStore>(make: &dyn Fn() -> S) {
-    const PER_THREAD: usize = 500;
+    // Not a multiple of a power of two: a store with per-thread blocks of
+    // ids (of 2 or more) leaves each thread's last block partly unused,
+    // so a gap shows, and a Dense store that has blocks is caught.
+    const PER_THREAD: usize = 501;
     let store = make();
     let barrier = Barrier::new(THREADS);
     let ids: Vec<Vec<TaskId>> = thread::scope(|s| {
@@ -57,19 +63,14 @@ pub fn creates_get_unique_ids<S: TaskStore>(make: &dyn Fn() -> S) {
             .map(|h| h.join().expect("creator panicked"))
             .collect()
     });
-    let all: HashSet<TaskId> = ids.iter().flatten().copied().collect();
-    assert_eq!(
-        all.len(),
-        THREADS * PER_THREAD,
-        "two creates got the same id"
-    );
+    if let Err(why) = check_created_ids(&ids, S::IDS) {
+        panic!("{why}");
+    }
     assert_eq!(
         store.len(),
         THREADS * PER_THREAD,
         "len after concurrent creates"
     );
-    let expected: HashSet<TaskId> = (1..=(THREADS * PER_THREAD) as u64).map(TaskId).collect();
-    assert_eq!(all, expected, "ids are the dense range 1..=n");
     for (t, ids) in ids.iter().enumerate() {
         for (i, id) in ids.iter().enumerate() {
             let task = store.get(*id).expect("created task is readable");
@@ -81,6 +82,69 @@ pub fn creates_get_unique_ids<S: TaskStore>(make: &dyn Fn() -> S) {
         }
     }
     assert_eq!(store.get_all().len(), THREADS * PER_THREAD);
+}
+
+/// Whether the ids threads got from concurrent creates on a fresh store
+/// (`per_thread[t]`: thread `t`'s, in the order it created) fit `policy`:
+///
+/// - always: no id twice, and each thread's ids increase (a thread's next
+///   create starts after its last returned);
+/// - [`IdPolicy::Dense`]: the ids are exactly `1..=n`, for `n` creates;
+/// - [`IdPolicy::Blocks`]: every id is at least 1, and none is above
+///   `size` times the blocks the threads needed, `ceil(creates / size)`
+///   each (every thread started with no block on the store and created
+///   nowhere else, so gave none up): at most `size - 1` unused ids per
+///   thread.
+///
+/// The error names the first rule broken.
+pub fn check_created_ids(per_thread: &[Vec<TaskId>], policy: IdPolicy) -> Result<(), String> {
+    let n: usize = per_thread.iter().map(Vec::len).sum();
+    let all: HashSet<TaskId> = per_thread.iter().flatten().copied().collect();
+    if all.len() != n {
+        return Err(format!(
+            "two creates got the same id: {} distinct ids for {n} creates",
+            all.len()
+        ));
+    }
+    for (t, ids) in per_thread.iter().enumerate() {
+        if let Some(w) = ids.windows(2).find(|w| w[0] >= w[1]) {
+            return Err(format!(
+                "thread {t} got id {} after {}: one thread's ids must increase",
+                w[1], w[0]
+            ));
+        }
+    }
+    match policy {
+        IdPolicy::Dense => {
+            let expected: HashSet<TaskId> = (1..=n as u64).map(TaskId).collect();
+            if all != expected {
+                let mut extra: Vec<&TaskId> = all.difference(&expected).collect();
+                extra.sort_unstable();
+                extra.truncate(8);
+                return Err(format!(
+                    "ids are the dense range 1..={n} for a Dense store; outside it: {extra:?}"
+                ));
+            }
+        }
+        IdPolicy::Blocks { size } => {
+            assert!(size >= 1, "a Blocks store declares blocks of at least 1 id");
+            if all.contains(&TaskId(0)) {
+                return Err("a create got id 0: ids start at 1".into());
+            }
+            let blocks: u64 = per_thread
+                .iter()
+                .map(|ids| (ids.len() as u64).div_ceil(size))
+                .sum();
+            let highest = all.iter().max().map_or(0, |id| id.get());
+            if highest > blocks * size {
+                return Err(format!(
+                    "id {highest} is above the {blocks} blocks of {size} the threads needed (at most {}): a gap larger than size - 1 per thread",
+                    blocks * size
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Each thread updates its own tasks; every last write survives.
@@ -482,4 +546,61 @@ pub fn contended_updates_are_linearizable<S: TaskStore>(make: &dyn Fn() -> S) {
 /// [`get_all_keeps_its_snapshot_promise`] but fails here.
 pub fn get_all_is_linearizable<S: TaskStore>(make: &dyn Fn() -> S) {
     linearizable::check_histories(make, Mix::Snapshots, 3 << 32, linearizable::histories());
+}
+
+#[cfg(test)]
+mod tests {
+    //! [`check_created_ids`] on hand-made ids: each refusal test fails if
+    //! the check accepts them.
+
+    use super::*;
+
+    fn ids(per_thread: &[&[u64]]) -> Vec<Vec<TaskId>> {
+        per_thread
+            .iter()
+            .map(|t| t.iter().copied().map(TaskId).collect())
+            .collect()
+    }
+
+    const BLOCKS: IdPolicy = IdPolicy::Blocks { size: 4 };
+
+    #[test]
+    fn dense_ids_pass_either_policy() {
+        let got = ids(&[&[1, 3, 5], &[2, 4, 6]]);
+        check_created_ids(&got, IdPolicy::Dense).expect("1..=6");
+        check_created_ids(&got, BLOCKS).expect("no gap is a gap of at most 3");
+    }
+
+    #[test]
+    fn gaps_within_the_blocks_bound_pass_for_blocks_only() {
+        // Blocks of 4: thread 0 holds 1..=4 and uses 3 of it, thread 1 holds
+        // 5..=8 then 9..=12 and uses 6: 3 blocks needed, ids up to 12.
+        let got = ids(&[&[1, 2, 3], &[5, 6, 7, 8, 9, 12]]);
+        check_created_ids(&got, BLOCKS).expect("gaps of at most 3 per thread");
+        let why = check_created_ids(&got, IdPolicy::Dense).expect_err("gaps in a Dense store");
+        assert!(why.contains("dense range 1..=9"), "{why}");
+    }
+
+    #[test]
+    fn a_gap_past_the_blocks_needed_fails() {
+        // 3 blocks of 4 needed (ids up to 12); 13 is past them.
+        let got = ids(&[&[1, 2, 3], &[5, 6, 7, 8, 9, 13]]);
+        let why = check_created_ids(&got, BLOCKS).expect_err("a gap of a whole block");
+        assert!(why.contains("above the 3 blocks of 4"), "{why}");
+    }
+
+    #[test]
+    fn a_repeated_id_a_zero_or_a_decrease_fails_for_either_policy() {
+        for policy in [IdPolicy::Dense, BLOCKS] {
+            let twice = ids(&[&[1, 2], &[2, 3]]);
+            let why = check_created_ids(&twice, policy).expect_err("id 2 twice");
+            assert!(why.contains("two creates got the same id"), "{why}");
+            let down = ids(&[&[2, 1], &[3, 4]]);
+            let why = check_created_ids(&down, policy).expect_err("2 then 1");
+            assert!(why.contains("one thread's ids must increase"), "{why}");
+        }
+        let zero = ids(&[&[0, 1], &[5]]);
+        let why = check_created_ids(&zero, BLOCKS).expect_err("id 0");
+        assert!(why.contains("ids start at 1"), "{why}");
+    }
 }

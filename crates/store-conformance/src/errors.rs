@@ -4,7 +4,9 @@ use task_model::{NewTask, StoreError, TaskApi, TaskId, TaskStore, TaskUpdate, Va
 
 use crate::draft;
 
-/// Ids count up from 1 and a deleted id is not handed out again.
+/// Ids count up from 1 and a deleted id is not handed out again. One
+/// thread creates alone on the store, so a store with per-thread blocks
+/// ([`IdPolicy::Blocks`](task_model::IdPolicy)) hands out 1, 2, 3 too.
 pub fn ids_start_at_one_and_are_never_reused<S: TaskStore>(make: &dyn Fn() -> S) {
     let store = make();
     assert!(store.is_empty());

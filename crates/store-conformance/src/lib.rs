@@ -14,7 +14,9 @@
 //! - [`sequential_model`]: random sequences of every operation, with creates
 //!   and patches covering every field, checked step by step against a
 //!   `BTreeMap` model; proptest shrinks a failure to a minimal sequence.
-//! - [`concurrent`]: unique ids under concurrent creates, no lost updates
+//! - [`concurrent`]: unique ids under concurrent creates (dense, or with
+//!   the bounded gaps of per-thread blocks, as the store's
+//!   [`IdPolicy`](task_model::IdPolicy) says), no lost updates
 //!   (disjoint tasks, and disjoint fields of one task), readers never see a
 //!   version that was never written, `get_all` keeps the promise of the
 //!   store's [`SnapshotGuarantee`](task_model::SnapshotGuarantee); and
@@ -24,6 +26,12 @@
 //! - [`sizes`]: 70,000 tasks and more, past chunk, shard and `u16`
 //!   boundaries, against a model.
 //! - [`errors`]: missing ids and invalid input give the right errors.
+//!
+//! Ids: the single-thread checks expect 1, 2, 3, ... from every store,
+//! since under either id policy a thread that creates alone on a store gets
+//! exactly those; the concurrent ones hold a store to the policy it
+//! declares ([`concurrent::check_created_ids`], and the linearizability
+//! checker's model of a create, see [`linearizable`]).
 //! - [`lifecycle`]: a dropped store holds none of its tasks, and a store
 //!   that owns threads has stopped them when `drop` returns.
 //!

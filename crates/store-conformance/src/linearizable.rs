@@ -15,8 +15,8 @@
 //! - respects real time: an operation that returned before another was
 //!   invoked comes first, and
 //! - replays on the sequential model with exactly the answers the store
-//!   gave: `create` returns its draft under an id never handed out before,
-//!   `get` returns the current version, `update` returns `patched` of the
+//!   gave: `create` returns its draft under an id never handed out before
+//!   (see *Ids* below), `get` returns the current version, `update` returns `patched` of the
 //!   current version (the model predicts every field, timestamps included),
 //!   `delete` returns the last version, `len` the count.
 //!
@@ -54,6 +54,29 @@
 //!
 //! Either way an answer holding an id twice, or an id nobody created, is
 //! refuted at once.
+//!
+//! # Ids
+//! What "an id never handed out before" means follows the store's
+//! [`IdPolicy`] ([`TaskStore::IDS`]):
+//!
+//! - [`IdPolicy::Dense`]: ids come from one counter, so every id up to the
+//!   highest handed out before the history ([`History::issued`]) was handed
+//!   out; a create may return none of them, nor an id another create of the
+//!   history returned.
+//! - [`IdPolicy::Blocks`]: ids have gaps and are not ordered across
+//!   threads, so a create may return any id of at least 1 that was not
+//!   handed out before ([`History::handed_out`]: the ids the suite saw on
+//!   that store) nor by another create of the history, lower than `issued`
+//!   included (its thread still draws on an older block). What does not
+//!   depend on the order of the operations is refuted at once: one thread's
+//!   creates must return increasing ids.
+//!
+//! Programs name ids by place (see [`record`]); place 5 is "the id the
+//! history's first create returns". A Dense store's is known in advance
+//! (the next id of the counter), so reads and writes of it may overlap the
+//! create; a Blocks store's is not, so there the calls on place 5 ask for
+//! the id the first create returned, once one has (before that, an id no
+//! create of the history hands out).
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt::Write as _;
@@ -62,8 +85,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::thread;
 
 use task_model::{
-    NewTask, SnapshotGuarantee, Task, TaskDraft, TaskId, TaskPatch, TaskStore, TaskUpdate,
-    Timestamp,
+    IdPolicy, NewTask, SnapshotGuarantee, Task, TaskDraft, TaskId, TaskPatch, TaskStore,
+    TaskUpdate, Timestamp,
 };
 
 /// What a thread asked the store.
@@ -110,37 +133,108 @@ pub struct Event {
 pub struct History {
     /// The tasks stored when the history began.
     pub start: Vec<Task>,
-    /// Ids 1 to `issued` were handed out before the history began (ids
-    /// count up from 1), live or deleted: no create may return one of them.
+    /// The highest id handed out before the history began. For a
+    /// [`IdPolicy::Dense`] store ids count up from 1, so ids 1 to `issued`
+    /// were all handed out, live or deleted: no create may return one of
+    /// them.
     pub issued: u64,
+    /// How the store hands out ids (see the module docs, *Ids*).
+    pub ids: IdPolicy,
+    /// For an [`IdPolicy::Blocks`] store, every id known to have been
+    /// handed out before the history began (its ids have gaps, so `issued`
+    /// does not say which): no create may return one of them. A Dense
+    /// store's check ignores it.
+    pub handed_out: BTreeSet<u64>,
     pub events: Vec<Event>,
 }
 
 impl History {
-    /// A history starting from `start`, with every id up to its highest
-    /// issued.
+    /// A history of a Dense store starting from `start`, with every id up
+    /// to its highest issued (and, should it be made a Blocks history, the
+    /// start's ids handed out).
     pub fn starting_with(start: Vec<Task>) -> History {
         let issued = start.iter().map(|t| t.id.get()).max().unwrap_or(0);
+        let handed_out = start.iter().map(|t| t.id.get()).collect();
         History {
             start,
             issued,
+            ids: IdPolicy::Dense,
+            handed_out,
             events: Vec::new(),
         }
     }
 }
 
+/// A history [`check`] refuted: why, and the history to debug it from.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("not linearizable: {reason}\n{listing}")]
+pub struct NotLinearizable {
+    pub reason: Refutation,
+    /// The start state, every event by invocation time, and the longest
+    /// consistent prefix of a linearization the search found.
+    pub listing: String,
+}
+
+/// Why a history is not linearizable (or could not be decided).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Refutation {
+    #[error("event {event} returned before it was invoked")]
+    ReturnedBeforeInvoked { event: usize },
+    /// `got` and `want` as the listing shows tasks.
+    #[error("event {event}: create returned {got}, not its draft under that id ({want})")]
+    CreateNotItsDraft {
+        event: usize,
+        got: String,
+        want: String,
+    },
+    #[error("event {event}: len {len}, but only {existed} tasks ever existed")]
+    LenOverExisted {
+        event: usize,
+        len: usize,
+        existed: usize,
+    },
+    #[error("event {event}: returned task {id}, which nobody created")]
+    NeverCreated { event: usize, id: TaskId },
+    #[error("event {event}: returned task {id} twice")]
+    Twice { event: usize, id: TaskId },
+    /// A Blocks store's thread whose creates did not return increasing ids.
+    #[error(
+        "event {event}: thread {thread} created task {id} after task {earlier} (event {earlier_event}): one thread's ids must increase"
+    )]
+    ThreadIdsDecrease {
+        event: usize,
+        thread: usize,
+        id: TaskId,
+        earlier: TaskId,
+        earlier_event: usize,
+    },
+    /// An answer of another kind than the call's (as `Debug` prints them).
+    #[error("event {event}: answer {answer} does not fit call {call}")]
+    AnswerMismatch {
+        event: usize,
+        answer: String,
+        call: String,
+    },
+    #[error("the history has {ops} operations to order; the checker takes at most {max}")]
+    TooManyOperations { ops: usize, max: usize },
+    #[error("no order of the operations consistent with real time gives the store's answers")]
+    NoOrder,
+    #[error("the search gave up after {visited} states: make the history smaller")]
+    GaveUp { visited: usize },
+}
+
 /// Whether `history` has a linearization on the sequential model, with
 /// `get_all`, `snapshot` and `len` held to `guarantee` (see the module
 /// docs). The error explains the refutation and lists the history.
-pub fn check(history: &History, guarantee: SnapshotGuarantee) -> Result<(), String> {
-    let ops = prepare(history, guarantee).map_err(|why| report(history, &why, &[]))?;
+pub fn check(history: &History, guarantee: SnapshotGuarantee) -> Result<(), NotLinearizable> {
+    let ops = prepare(history, guarantee).map_err(|why| report(history, why, &[]))?;
     if ops.len() > MAX_OPS {
         return Err(report(
             history,
-            &format!(
-                "the history has {} operations to order; the checker takes at most {MAX_OPS}",
-                ops.len()
-            ),
+            Refutation::TooManyOperations {
+                ops: ops.len(),
+                max: MAX_OPS,
+            },
             &[],
         ));
     }
@@ -150,7 +244,7 @@ pub fn check(history: &History, guarantee: SnapshotGuarantee) -> Result<(), Stri
     }
     let mut search = Search {
         ops: &ops,
-        issued: history.issued,
+        fresh: Fresh::of(history),
         all: if ops.len() == MAX_OPS {
             u128::MAX
         } else {
@@ -164,17 +258,9 @@ pub fn check(history: &History, guarantee: SnapshotGuarantee) -> Result<(), Stri
         Ok(true) => Ok(()),
         Ok(false) => {
             let order: Vec<usize> = search.deepest.iter().map(|&i| ops[i].event).collect();
-            Err(report(
-                history,
-                "no order of the operations consistent with real time gives the store's answers",
-                &order,
-            ))
+            Err(report(history, Refutation::NoOrder, &order))
         }
-        Err(visited) => Err(report(
-            history,
-            &format!("the search gave up after {visited} states: make the history smaller"),
-            &[],
-        )),
+        Err(visited) => Err(report(history, Refutation::GaveUp { visited }, &[])),
     }
 }
 
@@ -232,16 +318,43 @@ enum Outcome {
     Next(State),
 }
 
+/// Which ids a create may return, besides none that another create of the
+/// history returned (see the module docs, *Ids*).
+#[derive(Clone, Copy)]
+enum Fresh<'a> {
+    /// Dense: only ids above the highest handed out before.
+    Above(u64),
+    /// Blocks: any id of at least 1 not handed out before.
+    NotIn(&'a BTreeSet<u64>),
+}
+
+impl<'a> Fresh<'a> {
+    fn of(history: &'a History) -> Fresh<'a> {
+        match history.ids {
+            IdPolicy::Dense => Fresh::Above(history.issued),
+            IdPolicy::Blocks { .. } => Fresh::NotIn(&history.handed_out),
+        }
+    }
+
+    /// Whether `id` was handed out before the history (or, 0, never can be).
+    fn taken(self, id: u64) -> bool {
+        match self {
+            Fresh::Above(issued) => id <= issued,
+            Fresh::NotIn(before) => id == 0 || before.contains(&id),
+        }
+    }
+}
+
 impl Expect {
     /// Applies the operation to `state` if the store's answer is the one
-    /// the model gives. Ids up to `issued` were handed out before.
-    fn apply(&self, state: &State, issued: u64) -> Outcome {
+    /// the model gives. `fresh` says which ids were handed out before.
+    fn apply(&self, state: &State, fresh: Fresh<'_>) -> Outcome {
         let current = |id: &TaskId| state.tasks.get(&id.get()).map(|v| &v.0);
         let same_if = |ok: bool| if ok { Outcome::Same } else { Outcome::Refuted };
         match self {
             Expect::Create(task) => {
                 let id = task.id.get();
-                if id <= issued || state.created.contains(&id) {
+                if fresh.taken(id) || state.created.contains(&id) {
                     return Outcome::Refuted;
                 }
                 let mut next = state.clone();
@@ -287,8 +400,11 @@ impl Expect {
 
 /// Turns events into operations to order, refuting at once what no order
 /// could explain.
-fn prepare(history: &History, guarantee: SnapshotGuarantee) -> Result<Vec<Op>, String> {
+fn prepare(history: &History, guarantee: SnapshotGuarantee) -> Result<Vec<Op>, Refutation> {
     let may_exist = may_exist(history)?;
+    if let IdPolicy::Blocks { .. } = history.ids {
+        creates_increase_per_thread(history)?;
+    }
     let mut ops = Vec::new();
     for (i, e) in history.events.iter().enumerate() {
         for expect in expectations(i, e, guarantee, &may_exist)? {
@@ -307,17 +423,43 @@ fn prepare(history: &History, guarantee: SnapshotGuarantee) -> Result<Vec<Op>, S
 /// Every id that may be stored at some point: live at the start, or
 /// returned by a create. Refuses an event that returned before it was
 /// invoked.
-fn may_exist(history: &History) -> Result<BTreeSet<u64>, String> {
+fn may_exist(history: &History) -> Result<BTreeSet<u64>, Refutation> {
     let mut may_exist: BTreeSet<u64> = history.start.iter().map(|t| t.id.get()).collect();
     for (i, e) in history.events.iter().enumerate() {
         if e.returned <= e.invoked {
-            return Err(format!("event {i} returned before it was invoked"));
+            return Err(Refutation::ReturnedBeforeInvoked { event: i });
         }
         if let (Call::Create(_), Answer::Task(Some(t))) = (&e.call, &e.answer) {
             may_exist.insert(t.id.get());
         }
     }
     Ok(may_exist)
+}
+
+/// For a Blocks store: refuses a thread whose creates did not return
+/// increasing ids, in the order it made them (which no linearization can
+/// change).
+fn creates_increase_per_thread(history: &History) -> Result<(), Refutation> {
+    let mut order: Vec<usize> = (0..history.events.len()).collect();
+    order.sort_by_key(|&i| history.events[i].invoked);
+    // Per thread: its last create's event and id.
+    let mut last: BTreeMap<usize, (usize, TaskId)> = BTreeMap::new();
+    for i in order {
+        let e = &history.events[i];
+        if let (Call::Create(_), Answer::Task(Some(t))) = (&e.call, &e.answer) {
+            if let Some(&(j, earlier)) = last.get(&e.thread).filter(|(_, b)| *b >= t.id) {
+                return Err(Refutation::ThreadIdsDecrease {
+                    event: i,
+                    thread: e.thread,
+                    id: t.id,
+                    earlier,
+                    earlier_event: j,
+                });
+            }
+            last.insert(e.thread, (i, t.id));
+        }
+    }
+    Ok(())
 }
 
 /// What event `i` (`e`) asks of an order, as zero or more expectations; an
@@ -327,17 +469,17 @@ fn expectations(
     e: &Event,
     guarantee: SnapshotGuarantee,
     may_exist: &BTreeSet<u64>,
-) -> Result<Vec<Expect>, String> {
+) -> Result<Vec<Expect>, Refutation> {
     let mut out = Vec::new();
     match (&e.call, &e.answer) {
         (Call::Create(draft), Answer::Task(Some(task))) => {
             let want = draft.clone().into_task(task.id);
             if *task != want {
-                return Err(format!(
-                    "event {i}: create returned {}, not its draft under that id ({})",
-                    show(task),
-                    show(&want)
-                ));
+                return Err(Refutation::CreateNotItsDraft {
+                    event: i,
+                    got: show(task),
+                    want: show(&want),
+                });
             }
             out.push(Expect::Create(task.clone()));
         }
@@ -352,10 +494,11 @@ fn expectations(
             SnapshotGuarantee::Atomic => out.push(Expect::Len(*n)),
             SnapshotGuarantee::PerTask => {
                 if *n > may_exist.len() {
-                    return Err(format!(
-                        "event {i}: len {n}, but only {} tasks ever existed",
-                        may_exist.len()
-                    ));
+                    return Err(Refutation::LenOverExisted {
+                        event: i,
+                        len: *n,
+                        existed: may_exist.len(),
+                    });
                 }
             }
         },
@@ -363,13 +506,16 @@ fn expectations(
             let mut got = BTreeMap::new();
             for task in tasks {
                 if !may_exist.contains(&task.id.get()) {
-                    return Err(format!(
-                        "event {i}: returned task {}, which nobody created",
-                        task.id
-                    ));
+                    return Err(Refutation::NeverCreated {
+                        event: i,
+                        id: task.id,
+                    });
                 }
                 if got.insert(task.id.get(), task.clone()).is_some() {
-                    return Err(format!("event {i}: returned task {} twice", task.id));
+                    return Err(Refutation::Twice {
+                        event: i,
+                        id: task.id,
+                    });
                 }
             }
             match guarantee {
@@ -382,9 +528,11 @@ fn expectations(
             }
         }
         (call, answer) => {
-            return Err(format!(
-                "event {i}: answer {answer:?} does not fit call {call:?}"
-            ));
+            return Err(Refutation::AnswerMismatch {
+                event: i,
+                answer: format!("{answer:?}"),
+                call: format!("{call:?}"),
+            });
         }
     }
     Ok(out)
@@ -392,7 +540,7 @@ fn expectations(
 
 struct Search<'a> {
     ops: &'a [Op],
-    issued: u64,
+    fresh: Fresh<'a>,
     all: u128,
     /// (linearized set, state) pairs already explored without success.
     visited: HashSet<(u128, State)>,
@@ -434,7 +582,7 @@ impl Search<'_> {
             if !pending(i) {
                 continue;
             }
-            let found = match op.expect.apply(state, self.issued) {
+            let found = match op.expect.apply(state, self.fresh) {
                 Outcome::Refuted => continue,
                 Outcome::Same => {
                     self.path.push(i);
@@ -495,12 +643,32 @@ fn show_call(call: &Call) -> String {
 }
 
 /// The refutation, the start state, and every event by invocation time.
-fn report(history: &History, why: &str, deepest: &[usize]) -> String {
-    let mut out = format!("not linearizable: {why}\n  start:");
+fn report(history: &History, reason: Refutation, deepest: &[usize]) -> NotLinearizable {
+    let mut out = String::from("  start:");
     for task in &history.start {
         let _ = write!(out, " {}", show(task));
     }
-    let _ = writeln!(out, "; ids 1 to {} issued before", history.issued);
+    match history.ids {
+        IdPolicy::Dense => {
+            let _ = writeln!(out, "; ids 1 to {} issued before", history.issued);
+        }
+        IdPolicy::Blocks { size } => {
+            let before = &history.handed_out;
+            let _ = if before.len() <= 32 {
+                writeln!(
+                    out,
+                    "; ids in blocks of {size}, {before:?} handed out before"
+                )
+            } else {
+                writeln!(
+                    out,
+                    "; ids in blocks of {size}, {} handed out before, the highest {:?}",
+                    before.len(),
+                    before.last()
+                )
+            };
+        }
+    }
     let mut order: Vec<usize> = (0..history.events.len()).collect();
     order.sort_by_key(|&i| history.events[i].invoked);
     for i in order {
@@ -527,7 +695,10 @@ fn report(history: &History, why: &str, deepest: &[usize]) -> String {
             "  longest consistent prefix of a linearization (events): {seen:?}"
         );
     }
-    out
+    NotLinearizable {
+        reason,
+        listing: out,
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -632,14 +803,20 @@ pub const HISTORIES_PER_STORE: u64 = 20;
 /// checks each one. Panics with the first refuted history.
 pub fn check_histories<S: TaskStore>(make: &dyn Fn() -> S, mix: Mix, seed: u64, count: usize) {
     let mut store = None;
+    // Every id the store handed out in earlier histories, which no create
+    // may return again (a Blocks store's check needs them listed).
+    let mut handed_out = BTreeSet::new();
     for n in 0..count as u64 {
         if n % HISTORIES_PER_STORE == 0 {
             // The old store goes first: some stores own threads.
             drop(store.take());
             store = Some(make());
+            handed_out.clear();
         }
         let store = store.as_ref().expect("built above");
-        let history = record(store, mix, seed + n);
+        let mut history = record(store, mix, seed + n);
+        history.handed_out.append(&mut handed_out);
+        handed_out = created_ids(&history);
         if let Err(why) = check(&history, S::SNAPSHOT) {
             panic!(
                 "{} (claims {:?}), {mix:?} history with seed {} (number {} on its store):\n{why}",
@@ -652,15 +829,90 @@ pub fn check_histories<S: TaskStore>(make: &dyn Fn() -> S, mix: Mix, seed: u64, 
     }
 }
 
+/// Every id `history` shows handed out: before it, at its start, and by
+/// its creates.
+fn created_ids(history: &History) -> BTreeSet<u64> {
+    let mut ids = history.handed_out.clone();
+    ids.extend(history.start.iter().map(|t| t.id.get()));
+    for e in &history.events {
+        if let (Call::Create(_), Answer::Task(Some(t))) = (&e.call, &e.answer) {
+            ids.insert(t.id.get());
+        }
+    }
+    ids
+}
+
 /// Empties `store`, sets up the start state (three live tasks, and one
 /// created and deleted), and records one history of `mix` from the
-/// programs seeded by `seed`. Programs name ids by their place after the
-/// store's highest id: the start tasks are places 1 to 3, and place 5 is the
-/// first id a create of the history hands out.
+/// programs seeded by `seed`. Programs name ids by place: the start tasks
+/// are places 1 to 3, place 4 the deleted one, and place 5 the id the
+/// history's first create hands out (for a Dense store, the next id of the
+/// counter; for a Blocks store, see the module docs, *Ids*).
 pub fn record<S: TaskStore>(store: &S, mix: Mix, seed: u64) -> History {
+    let (mut history, places) = set_up(store);
+    let mut rng = Rng::new(seed);
+    let programs: Vec<Vec<Planned>> = (0..THREADS)
+        .map(|t| program(mix, t, &places, &mut rng))
+        .collect();
+    let place5 = FirstCreated {
+        blocks: matches!(S::IDS, IdPolicy::Blocks { .. }),
+        id: AtomicU64::new(0),
+    };
+    // Most histories run in lock step: all threads start each round
+    // together (after their own random pause), so operations overlap even on
+    // a machine with fewer cores than threads. The rest run freely from one
+    // common start, for the interleavings lock step rules out.
+    let lock_step = rng.below(4) != 0;
+    let clock = AtomicU64::new(1);
+    let barrier = SpinBarrier::new(THREADS);
+    let per_thread: Vec<Vec<Event>> = thread::scope(|s| {
+        let handles: Vec<_> = programs
+            .into_iter()
+            .enumerate()
+            .map(|(t, program)| {
+                let (clock, barrier, place5) = (&clock, &barrier, &place5);
+                s.spawn(move || {
+                    let _guard = BreakOnPanic(barrier);
+                    barrier.wait();
+                    program
+                        .into_iter()
+                        .map(|step| {
+                            if lock_step && step.starts_round {
+                                barrier.wait();
+                            }
+                            wait_a_little(step.pause);
+                            let call = place5.resolve(step.call, step.fresh);
+                            let event = perform(store, clock, t, call);
+                            place5.saw(&event);
+                            event
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    history.events = per_thread.into_iter().flatten().collect();
+    history
+}
+
+/// [`record`]'s setup: empties `store` (every id it held joins the
+/// history's `handed_out`), creates the start tasks (places 1 to 4) on this
+/// thread and deletes place 4. Returns the history's start and the ids of
+/// places 1 to 5: place 5 is the id after place 4, which is the id the
+/// history's first create gets from a Dense store's counter. (In a Blocks
+/// store it is usually the next id of this thread's block, which nothing
+/// hands out during the history, since this thread creates nothing then;
+/// [`record`] asks for the first created id instead once there is one.)
+fn set_up<S: TaskStore>(store: &S) -> (History, [u64; 5]) {
+    let mut held = BTreeSet::new();
     // Quiescent: get_all is exact, whatever the store's guarantee.
     for task in store.get_all() {
         assert!(store.delete(task.id).is_some(), "setup: delete {}", task.id);
+        held.insert(task.id.get());
     }
     assert_eq!(store.len(), 0, "setup: len of an emptied store");
     let mut start = Vec::new();
@@ -674,61 +926,77 @@ pub fn record<S: TaskStore>(store: &S, mix: Mix, seed: u64) -> History {
         .expect("valid start task");
         let task = store.create(draft);
         if let Some(last) = start.last().map(|t: &Task| t.id) {
-            assert_eq!(task.id.get(), last.get() + 1, "setup: ids count up by one");
+            match S::IDS {
+                IdPolicy::Dense => {
+                    assert_eq!(task.id.get(), last.get() + 1, "setup: ids count up by one")
+                }
+                IdPolicy::Blocks { .. } => {
+                    assert!(task.id > last, "setup: one thread's ids increase")
+                }
+            }
         }
         start.push((*task).clone());
     }
+    let ids: Vec<u64> = start.iter().map(|t| t.id.get()).collect();
+    let places = [ids[0], ids[1], ids[2], ids[3], ids[3] + 1];
     let gone = start.pop().expect("created above");
     assert!(store.delete(gone.id).is_some(), "setup: delete {}", gone.id);
-    let base = gone.id.get() - (LIVE_AT_START + 1);
     assert_eq!(
-        store.get(TaskId(base + 1)).map(|t| t.title.to_string()),
+        store.get(TaskId(places[0])).map(|t| t.title.to_string()),
         Some("start1".to_owned()),
         "setup: place 1 is the first start task"
     );
     let mut history = History::starting_with(start);
     history.issued = gone.id.get();
+    history.ids = S::IDS;
+    history.handed_out.extend(held);
+    history.handed_out.insert(gone.id.get());
+    (history, places)
+}
 
-    let mut rng = Rng::new(seed);
-    let programs: Vec<Vec<Planned>> = (0..THREADS)
-        .map(|t| program(mix, t, base, &mut rng))
-        .collect();
-    // Most histories run in lock step: all threads start each round
-    // together (after their own random pause), so operations overlap even on
-    // a machine with fewer cores than threads. The rest run freely from one
-    // common start, for the interleavings lock step rules out.
-    let lock_step = rng.below(4) != 0;
-    let clock = AtomicU64::new(1);
-    let barrier = SpinBarrier::new(THREADS);
-    let per_thread: Vec<Vec<Event>> = thread::scope(|s| {
-        let handles: Vec<_> = programs
-            .into_iter()
-            .enumerate()
-            .map(|(t, program)| {
-                let (clock, barrier) = (&clock, &barrier);
-                s.spawn(move || {
-                    let _guard = BreakOnPanic(barrier);
-                    barrier.wait();
-                    program
-                        .into_iter()
-                        .map(|step| {
-                            if lock_step && step.starts_round {
-                                barrier.wait();
-                            }
-                            wait_a_little(step.pause);
-                            perform(store, clock, t, step.call)
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    });
-    history.events = per_thread.into_iter().flatten().collect();
-    history
+/// Place 5 of a Blocks store's history: the id its first create returned
+/// (see the module docs, *Ids*). For a Dense store, nothing: place 5 is
+/// known in advance.
+struct FirstCreated {
+    blocks: bool,
+    /// The id, 0 until a create of the history has returned.
+    id: AtomicU64,
+}
+
+impl FirstCreated {
+    /// `call`, asking for the first created id instead if it asks for place
+    /// 5 (`fresh`) of a Blocks store and a create has returned.
+    fn resolve(&self, call: Call, fresh: bool) -> Call {
+        if !(self.blocks && fresh) {
+            return call;
+        }
+        // SeqCst, as the clock (any ordering would do: the id is only a
+        // choice of what to ask for, and the answer is checked whatever it
+        // is).
+        let id = match self.id.load(Ordering::SeqCst) {
+            0 => return call,
+            id => TaskId(id),
+        };
+        match call {
+            Call::Get(_) => Call::Get(id),
+            Call::GetWith(_) => Call::GetWith(id),
+            Call::Update(_, patch) => Call::Update(id, patch),
+            Call::Delete(_) => Call::Delete(id),
+            other => other,
+        }
+    }
+
+    /// Notes the id `event` created, if it is the history's first create.
+    fn saw(&self, event: &Event) {
+        if let (true, Call::Create(_), Answer::Task(Some(task))) =
+            (self.blocks, &event.call, &event.answer)
+        {
+            let first = task.id.get();
+            let _ = self
+                .id
+                .compare_exchange(0, first, Ordering::SeqCst, Ordering::SeqCst);
+        }
+    }
 }
 
 /// A reusable barrier that releases its threads together. `std`'s
@@ -854,10 +1122,13 @@ struct Planned {
     pause: u64,
     /// Whether the call begins a lock-step round after the first.
     starts_round: bool,
+    /// Whether its id is place 5, the history's first created id (see
+    /// [`record`]).
+    fresh: bool,
 }
 
-/// Thread `t`'s program. Ids are places after `base` (see [`record`]).
-fn program(mix: Mix, t: usize, base: u64, rng: &mut Rng) -> Vec<Planned> {
+/// Thread `t`'s program. Place `p` is id `places[p - 1]` (see [`record`]).
+fn program(mix: Mix, t: usize, places: &[u64; 5], rng: &mut Rng) -> Vec<Planned> {
     use Kind::*;
     // Weighted choices: which operation, and which place its id is.
     type Weighted<T> = &'static [(u64, T)];
@@ -890,7 +1161,8 @@ fn program(mix: Mix, t: usize, base: u64, rng: &mut Rng) -> Vec<Planned> {
             // Unique per operation: the version an update writes, and the
             // task a create makes, name the operation that wrote them.
             let tag = 100 * (t as u64 + 1) + i as u64;
-            let id = TaskId(base + rng.weighted(ids));
+            let place = rng.weighted(ids);
+            let id = TaskId(places[place as usize - 1]);
             let starts_round = i % per_round == 0;
             let kind = match rng.weighted(kinds) {
                 Len | Get if mix == Mix::Snapshots && starts_round => GetAll,
@@ -926,6 +1198,7 @@ fn program(mix: Mix, t: usize, base: u64, rng: &mut Rng) -> Vec<Planned> {
                 call,
                 pause,
                 starts_round: starts_round && i > 0,
+                fresh: place == 5,
             }
         })
         .collect()
@@ -998,7 +1271,9 @@ mod tests {
     }
 
     fn refuted(h: &History, g: SnapshotGuarantee) -> String {
-        check(h, g).expect_err("the checker accepted a history it must refute")
+        check(h, g)
+            .expect_err("the checker accepted a history it must refute")
+            .to_string()
     }
 
     #[test]
@@ -1259,6 +1534,105 @@ mod tests {
         refuted(&h, SnapshotGuarantee::PerTask);
     }
 
+    /// The task a create of [`create`] makes under `id`.
+    fn created(id: u64) -> Task {
+        NewTask {
+            title: format!("c{id}"),
+            ..Default::default()
+        }
+        .validate_at(Timestamp(7))
+        .expect("valid")
+        .into_task(TaskId(id))
+    }
+
+    /// `thread` creates task `id` over `invoked..returned`.
+    fn create(thread: usize, invoked: u64, returned: u64, id: u64) -> Event {
+        let draft = NewTask {
+            title: format!("c{id}"),
+            ..Default::default()
+        }
+        .validate_at(Timestamp(7))
+        .expect("valid");
+        ev(
+            thread,
+            invoked,
+            returned,
+            Call::Create(draft),
+            some(created(id)),
+        )
+    }
+
+    /// A history with gaps, as a store with blocks of 64 makes: thread 0
+    /// holds block 1 (tasks 1 and 2 so far), thread 1 block 2 (task 65).
+    /// Thread 1 creates 66; after it returned, thread 0 creates 3, below
+    /// the highest id handed out before; a read after both sees task 3.
+    fn gapped() -> History {
+        let mut h = start();
+        h.start.push(task(65, "c", false, 1));
+        h = History::starting_with(h.start);
+        h.events = vec![
+            create(1, 1, 2, 66),
+            create(0, 3, 4, 3),
+            ev(2, 5, 6, Call::Get(TaskId(3)), some(created(3))),
+        ];
+        h
+    }
+
+    const BLOCKS: IdPolicy = IdPolicy::Blocks { size: 64 };
+
+    #[test]
+    fn a_gapped_history_passes_for_blocks_and_fails_for_dense() {
+        let mut h = gapped();
+        assert_eq!((h.ids, h.issued), (IdPolicy::Dense, 65));
+        for g in [SnapshotGuarantee::Atomic, SnapshotGuarantee::PerTask] {
+            // Dense: every id up to 65 was handed out before, 3 included.
+            let why = refuted(&h, g);
+            assert!(why.contains("no order"), "{why}");
+        }
+        h.ids = BLOCKS;
+        for g in [SnapshotGuarantee::Atomic, SnapshotGuarantee::PerTask] {
+            check(&h, g).unwrap_or_else(|why| panic!("Blocks allow gaps, {g:?}: {why}"));
+        }
+        // Still linearizable, not anything goes: the read after the create
+        // must see it.
+        h.events[2].answer = Answer::Task(None);
+        refuted(&h, SnapshotGuarantee::PerTask);
+    }
+
+    #[test]
+    fn a_reused_id_fails_for_blocks() {
+        let mut h = gapped();
+        h.ids = BLOCKS;
+        let reuse = |h: &mut History, id: u64| {
+            h.events[1] = create(0, 3, 4, id);
+            h.events[2] = ev(2, 5, 6, Call::Get(TaskId(id)), some(created(id)));
+        };
+        // A live task's id, one deleted before the history (handed out,
+        // not live), one another create of the history returned, and 0.
+        h.handed_out.insert(40);
+        for id in [2, 65, 40, 66, 0] {
+            reuse(&mut h, id);
+            let why = refuted(&h, SnapshotGuarantee::PerTask);
+            assert!(why.contains("no order"), "{id}: {why}");
+        }
+        reuse(&mut h, 41);
+        check(&h, SnapshotGuarantee::PerTask).expect("41 was never handed out");
+    }
+
+    #[test]
+    fn a_thread_whose_ids_decrease_fails_for_blocks() {
+        let mut h = gapped();
+        h.ids = BLOCKS;
+        // Thread 1 creates 66, then 64: fresh ids, but out of its order.
+        h.events[1] = create(1, 3, 4, 64);
+        h.events[2] = ev(2, 5, 6, Call::Get(TaskId(64)), some(created(64)));
+        let why = refuted(&h, SnapshotGuarantee::PerTask);
+        assert!(why.contains("one thread's ids must increase"), "{why}");
+        // The same ids from two threads are fine.
+        h.events[1].thread = 0;
+        check(&h, SnapshotGuarantee::PerTask).expect("two threads, two blocks");
+    }
+
     /// Thread 0 updates task 1, then task 2; a get_all overlapping both
     /// sees the new task 2 but the old task 1.
     fn non_atomic_get_all() -> History {
@@ -1504,7 +1878,7 @@ mod tests {
             (Mix::Snapshots, 1),
         ]
         .iter()
-        .map(|&(mix, t)| shown(&program(mix, t, 10, &mut r)))
+        .map(|&(mix, t)| shown(&program(mix, t, &[11, 12, 13, 14, 15], &mut r)))
         .collect();
         assert_eq!(
             got.join("\n--\n"),
@@ -1556,13 +1930,13 @@ mod tests {
         };
         assert_eq!(a, b);
         let mut r = Rng::new(1);
-        let p = program(Mix::Mixed, 0, 0, &mut r);
+        let p = program(Mix::Mixed, 0, &[1, 2, 3, 4, 5], &mut r);
         assert_eq!(p.len(), 5);
         let (rounds, per_round) = shape(Mix::Snapshots);
-        let writer = program(Mix::Snapshots, 1, 0, &mut r);
+        let writer = program(Mix::Snapshots, 1, &[1, 2, 3, 4, 5], &mut r);
         assert_eq!(writer.len(), rounds * per_round);
         assert_eq!(writer.iter().filter(|s| s.starts_round).count(), rounds - 1);
-        let reader = program(Mix::Snapshots, 0, 0, &mut r);
+        let reader = program(Mix::Snapshots, 0, &[1, 2, 3, 4, 5], &mut r);
         assert!(
             reader
                 .iter()

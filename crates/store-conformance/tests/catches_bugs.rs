@@ -8,14 +8,16 @@
 //! without it in a real store; the yield keeps this test's outcome the same
 //! on any machine.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::thread;
+use std::thread::{self, ThreadId};
 
 use store_conformance::{concurrent, errors, lifecycle, sizes};
-use task_model::{NewTask, SnapshotGuarantee, Task, TaskDraft, TaskId, TaskPatch, TaskStore};
+use task_model::{
+    IdPolicy, NewTask, SnapshotGuarantee, Task, TaskDraft, TaskId, TaskPatch, TaskStore,
+};
 
 /// One map behind one mutex, with bug number `BUG` planted.
 struct Store<const BUG: u8> {
@@ -24,6 +26,9 @@ struct Store<const BUG: u8> {
     leaked: Mutex<Vec<Arc<Task>>>,
     /// `STALE_LEN`'s cached count.
     cached_len: Mutex<usize>,
+    /// The `BLOCKS` stores' blocks: per thread, the first id of its block
+    /// and how many of it it used.
+    blocks: Mutex<HashMap<ThreadId, (u64, u64)>>,
 }
 
 /// No bug: the reference.
@@ -59,6 +64,20 @@ const STALE_LEN: u8 = 12;
 /// `get` stay right).
 const U16_WALK: u8 = 13;
 
+// From here on, ids come from per-thread blocks of `BLOCK` ids
+// (`IdPolicy::Blocks`), claimed under the `next` lock.
+
+/// No bug: the reference for a store with per-thread blocks.
+const BLOCKS: u8 = 20;
+/// Each block is handed out from its top down, so a thread's ids decrease.
+const BLOCKS_DOWN: u8 = 21;
+/// Each claim skips a whole block: gaps larger than a block's.
+const BLOCKS_WASTE: u8 = 22;
+/// Ids from per-thread blocks, while the store claims `Dense`.
+const BLOCKS_AS_DENSE: u8 = 23;
+/// Ids per block: small, so that the suite's threads cross many blocks.
+const BLOCK: u64 = 4;
+
 impl<const BUG: u8> Store<BUG> {
     fn new() -> Self {
         Store {
@@ -66,7 +85,28 @@ impl<const BUG: u8> Store<BUG> {
             next: Mutex::new(1),
             leaked: Mutex::new(Vec::new()),
             cached_len: Mutex::new(0),
+            blocks: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The next id from the calling thread's block (the `BLOCKS` stores).
+    fn block_id(&self) -> u64 {
+        let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+        let mut blocks = self.blocks.lock().unwrap_or_else(|e| e.into_inner());
+        let (first, used) = blocks.entry(thread::current().id()).or_insert((0, BLOCK));
+        if *used == BLOCK {
+            let skip = if BUG == BLOCKS_WASTE { BLOCK } else { 0 };
+            *first = *next + skip;
+            *next += BLOCK + skip;
+            *used = 0;
+        }
+        let id = if BUG == BLOCKS_DOWN {
+            *first + BLOCK - 1 - *used
+        } else {
+            *first + *used
+        };
+        *used += 1;
+        id
     }
 
     /// `STALE_LEN`: refreshes the cached count before a write changes it.
@@ -94,8 +134,18 @@ impl<const BUG: u8> Drop for Store<BUG> {
 
 impl<const BUG: u8> TaskStore for Store<BUG> {
     const SNAPSHOT: SnapshotGuarantee = SnapshotGuarantee::Atomic;
+    const IDS: IdPolicy = if BUG >= BLOCKS && BUG != BLOCKS_AS_DENSE {
+        IdPolicy::Blocks { size: BLOCK }
+    } else {
+        IdPolicy::Dense
+    };
 
     fn create(&self, draft: TaskDraft) -> Arc<Task> {
+        if BUG >= BLOCKS {
+            let task = Arc::new(draft.into_task(TaskId(self.block_id())));
+            self.map().insert(task.id, task.clone());
+            return task;
+        }
         if BUG == DUP_IDS {
             let id = *self.next.lock().unwrap_or_else(|e| e.into_inner());
             thread::yield_now();
@@ -386,6 +436,34 @@ fn a_stale_len_is_not_linearizable() {
         .expect("a store whose len lags its writes passed the sequential model");
 }
 
+// Ids from per-thread blocks: the suite holds a Blocks store to its
+// contract (each thread's ids increase, gaps of less than a block per
+// thread), and a Dense store to no gaps at all.
+
+#[test]
+fn blocks_handed_out_downwards_fail_the_unique_ids_check() {
+    let why = failure(|| concurrent::creates_get_unique_ids(&|| Store::<BLOCKS_DOWN>::new()))
+        .expect("a store whose threads' ids decrease passed");
+    assert!(why.contains("one thread's ids must increase"), "{why}");
+    let why = failure(|| concurrent::histories_are_linearizable(&|| Store::<BLOCKS_DOWN>::new()))
+        .expect("a store whose threads' ids decrease passed");
+    assert!(why.contains("one thread's ids increase"), "{why}");
+}
+
+#[test]
+fn a_block_skipped_per_claim_fails_the_gap_bound() {
+    let why = failure(|| concurrent::creates_get_unique_ids(&|| Store::<BLOCKS_WASTE>::new()))
+        .expect("a store that leaves a block unused per claim passed");
+    assert!(why.contains("above the 504 blocks of 4"), "{why}");
+}
+
+#[test]
+fn gaps_in_a_store_that_declares_dense_ids_fail() {
+    let why = failure(|| concurrent::creates_get_unique_ids(&|| Store::<BLOCKS_AS_DENSE>::new()))
+        .expect("a Dense store with gaps passed");
+    assert!(why.contains("dense range 1..=2004"), "{why}");
+}
+
 /// The reference store through the whole suite, each check under the suite's
 /// time limit: a check made stricter than the contract (by a mistake, or a
 /// mutant) fails here.
@@ -393,4 +471,11 @@ mod reference {
     use super::{NONE, Store};
 
     store_conformance::conformance_suite!(Store::<NONE>::new());
+}
+
+/// The same for the reference store with per-thread blocks of ids.
+mod reference_blocks {
+    use super::{BLOCKS, Store};
+
+    store_conformance::conformance_suite!(Store::<BLOCKS>::new());
 }

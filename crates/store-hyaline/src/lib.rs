@@ -38,8 +38,9 @@
 //!   and every create lands in the newest chunk: every concurrent creator
 //!   adds to one word. Here `len` is a count striped by thread
 //!   ([`stripes`]): a create adds one to its thread's padded stripe, a delete
-//!   subtracts one from its own, and `len` sums the stripes. The one shared
-//!   write left on a create is the id counter (see *Ids* below).
+//!   subtracts one from its own, and `len` sums the stripes. Nor do they
+//!   share an id counter: a thread takes its ids from a block of 64 it
+//!   claimed (see *Ids* below).
 //! - **Updates of hot tasks take no lock**: a compare-exchange on the
 //!   task's slot, as in `rcu`. The protocol and its loom model are in
 //!   [`slot`] (`scripts/loom-hyaline` also runs the model with each
@@ -53,7 +54,7 @@
 //! | `get` (clone) | as `get_with` | and the task's reference count (the `Arc` the API returns) |
 //! | `update` | reservation; its local batch | the slot (compare-exchange); every 128th: the heavy barrier, one push per active thread's list |
 //! | `delete` | reservation; its local batch; its `len` stripe | the slot (swap; a miss writes nothing); every 128th: as `update` |
-//! | `create` | its `len` stripe | the id counter; the new id's slot (neighbouring ids share a line, as in every id-indexed store) |
+//! | `create` | its `len` stripe; its entry in its table of id blocks | the new id's slot (neighbouring ids share a line, as in every id-indexed store); one create in 64 on a thread: the id counter (a block claimed) |
 //! | `len`, `get_all` | one guard (`get_all`) | reads only, plus a clone per task (`get_all`) |
 //!
 //! **Why seize, and a guard per call.** Epoch-based reclamation makes the
@@ -80,27 +81,65 @@
 //! thread-local read, a store and a swap on the thread's own line (the swap
 //! is an `xchg` on x86, a full barrier of about 20 cycles).
 //!
-//! **Ids: one counter, not per-thread blocks.** A create still takes its id
-//! from `chunk-dir`'s counter, one `fetch_add` on one padded line shared by
-//! every creator. Blocks of ids claimed per thread (hilo) would remove that
-//! write from all but one create in 64, but the contract (`TaskStore`: "ids
-//! from a counter starting at 1") and the conformance suite ask for what a
-//! block scheme cannot give:
-//! - `concurrent::creates_get_unique_ids`: after 4 threads create 500 tasks
-//!   each, the ids must be exactly 1..=2000. With blocks of B, each
-//!   thread's last block is partly unused (500 is not a multiple of 64 or
-//!   256), so the ids have gaps.
-//! - `linearizable::record`: the setup's 4 creates on one thread must count
-//!   up by one, after other threads have created on the same store; a
-//!   thread that reaches the end of its block jumps past the blocks other
-//!   threads claimed meanwhile.
-//! - The linearizability checker treats every id up to the highest one
-//!   issued before a history as handed out (`History::issued`): a create
-//!   that returns a lower id, as a thread still drawing on an older block
-//!   does, is refuted. That is the counter's real-time order: a create that
-//!   starts after another returned gets a higher id.
+//! **Ids: per-thread blocks, not one counter.** `dense` and `rcu` take
+//! each id from `chunk-dir`'s counter: one `fetch_add` on one padded line
+//! that every creator writes, the last shared write of a create here once
+//! the count was striped. Here a thread claims a block of [`ID_BLOCK`] = 64
+//! consecutive ids at once (`ChunkDir::claim`, one `fetch_add` of 64) and
+//! hands them out itself, from an entry in its own thread-local table
+//! ([`ids`]): 63 creates in 64 write nothing shared but the new task's
+//! slot. The store declares [`IdPolicy::Blocks`](task_model::IdPolicy)
+//! (`TaskStore::IDS`), and the conformance suite holds it to that contract
+//! instead of a counter's:
+//! - **The contract.** Ids start at 1, are unique and never reused, and
+//!   increase within one thread; they are not ordered across threads (a
+//!   create that starts after another returned gets a lower id when its
+//!   thread still draws on an older block), and they have gaps.
+//! - **The gaps.** A thread gives its block up when it stops creating on
+//!   the store (it ends, or creates no more there), or when it creates on
+//!   another hyaline store whose number takes the same entry of its table
+//!   (8 entries, by store number: stores built one after another have
+//!   entries of their own). The rest of that block, at most 63 ids, is
+//!   never handed out. A thread that creates alone on a store gets 1, 2,
+//!   3, ... as from a counter (so a single-threaded prefill gets the ids it
+//!   expects); concurrent creators get interleaved blocks, e.g. 1..=64 to
+//!   one thread and 65..=128 to another.
+//! - **What `len` and `get_all` see.** A gap is an id no task ever had. `len`
+//!   sums the stripes, which count tasks (+1 per create, -1 per delete),
+//!   not ids: gaps do not show. `get_all` (and `walk`, `for_each_task`)
+//!   walks the slots in id order up to the highest id claimed, skipping
+//!   empty slots; a gap's slot is empty for ever (only its block's owner
+//!   could fill it, and it has moved on), so it never appears, and costs
+//!   one slot load per walk. `get`, `update` and `delete` of a gap find
+//!   nothing. One thread's tasks come out in its creation order; two
+//!   threads' tasks interleave by block.
+//! - **Memory.** The chunks touched are those up to the highest id
+//!   claimed, as in `dense`: the ids created, plus the gaps, plus the
+//!   unused part of each block held now, at most 64 per creating thread.
+//!   A block never straddles two chunks (64 divides 4,096), so a thread's
+//!   creates touch one chunk at a time; gaps cost their 8-byte slots, at
+//!   most 504 bytes per block given up. The table costs 128 bytes per
+//!   thread (8 entries of two words), for every hyaline store together.
+//! - **Why 64.** With blocks of B the counter's line is written once per
+//!   B creates of a thread, instead of once per create. If a contended
+//!   transfer of the line costs a few hundred ns (an estimate for 16
+//!   contending cores, not a measurement of this lab), 64 spreads it to a
+//!   few ns per create at worst, when every claim misses. A larger block
+//!   would cut a cost already small, and make every gap larger: up to
+//!   B - 1 ids per thread that stops, which the harness's reads of the
+//!   live key space hit as misses and `get_all` walks. Smaller blocks
+//!   bring the counter back: at 8 it is written every 8th create.
+//! - **Soundness.** A thread's table is its own (`Cell`s in a
+//!   `thread_local`); the only shared state is the block counter and the
+//!   counter that numbers stores, both Relaxed `fetch_add`s whose one
+//!   property is atomicity, and whose program order on one thread keeps a
+//!   thread's blocks increasing (see [`ids`]). No new ordering for loom to
+//!   check.
 //!
-//! Those are properties of a counter, so this store keeps one.
+//! The linearizability checker models this: a create may return any id of
+//! at least 1 not handed out before, where a counter's may not return one
+//! below the highest handed out; and one thread's creates must return
+//! increasing ids.
 //!
 //! What it costs:
 //! - **Retired versions wait in batches.** Each thread that writes holds up
@@ -129,6 +168,9 @@
 //! - **`len` is a sum of per-thread counts**: exact when no write runs,
 //!   and under concurrent writes a sum read one stripe after another, like
 //!   a sharded store's (see [`stripes`]).
+//! - **Ids have gaps, and are ordered per thread only** (see *Ids*): a
+//!   client cannot infer the number of tasks from the ids, nor the order
+//!   of two threads' creates.
 //! - **Fixed memory per store**: 8 KiB of stripes, the collector's
 //!   per-thread tables (a padded reservation and batch pointer per thread,
 //!   allocated 32 threads at a time: 16 KiB), and `chunk-dir`'s 1 MiB
@@ -137,11 +179,14 @@
 //! - **Every write allocates** a new version, and snapshots are per task
 //!   (`get_all` loads one slot after another), as in `rcu`.
 //!
-//! The loom model leaves the directory and the stripes out (the store is
-//! compiled out under `--cfg storelab_loom`): the directory's protocol is
-//! `OnceLock`'s, and the stripes are Relaxed counters whose one property is
-//! atomicity.
+//! The loom model leaves the directory, the stripes and the id blocks out
+//! (the store is compiled out under `--cfg storelab_loom`): the directory's
+//! protocol is `OnceLock`'s, the stripes and the block counter are Relaxed
+//! counters whose one property is atomicity, and a thread's block lives in
+//! its own thread-local table, which no other thread reads.
 
+#[cfg(not(storelab_loom))]
+pub mod ids;
 pub mod slot;
 #[cfg(not(storelab_loom))]
 mod store;

@@ -49,15 +49,68 @@ pub enum SnapshotGuarantee {
     Atomic,
 }
 
+/// How a store hands out ids: what the id a `create` returns promises.
+///
+/// Under either policy ids start at 1, no two creates get the same id, and
+/// an id is never handed out again, even after its task is deleted. The
+/// conformance suite checks the policy a store declares
+/// ([`TaskStore::IDS`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IdPolicy {
+    /// Ids from one counter: 1, 2, 3, ... After `n` creates the ids handed
+    /// out are exactly `1..=n`, with no gap; a create that starts after
+    /// another has returned gets a higher id (so one thread's ids increase).
+    #[default]
+    Dense,
+    /// Ids from per-thread blocks of `size` consecutive ids, with gaps.
+    ///
+    /// The store cuts ids into blocks, `(k - 1) * size + 1 ..= k * size`,
+    /// and claims them from one counter in order (block 1 first). A thread
+    /// draws its ids from the block it holds, in order, and claims the next
+    /// unclaimed block when it has used its block up (or holds none yet).
+    /// So:
+    /// - ids start at 1, are unique and never reused, and strictly increase
+    ///   within one thread;
+    /// - **gaps**: the ids left in a block that its thread stops drawing on
+    ///   (the thread stops creating on the store, or the store makes it give
+    ///   its block up; the store's documentation says when) are never handed
+    ///   out: at most `size - 1` ids per block given up. Every id handed out
+    ///   is at most `size` times the blocks claimed, which is at most the
+    ///   sum over creating threads of `ceil(creates / size)` plus one block
+    ///   per block given up;
+    /// - a thread that creates alone on a store and gives no block up gets
+    ///   1, 2, 3, ... as from a counter;
+    /// - ids are not ordered across threads: a create that starts after
+    ///   another has returned may get a lower id (its thread still draws on
+    ///   an older block).
+    ///
+    /// A gap is an id no task ever had: `get`, `update` and `delete` of it
+    /// find nothing, `len` counts tasks (not ids) and so does not see gaps,
+    /// and `get_all` never lists one.
+    Blocks {
+        /// Ids per block; at least 1 (1 is a counter, without the
+        /// cross-thread order).
+        size: u64,
+    },
+}
+
 /// A concurrent store of tasks, the contract every storelab store implements.
 ///
-/// Implementations assign ids from a counter starting at 1; ids are never
-/// reused, even after a delete.
+/// Ids start at 1 and are never reused, even after a delete; by default
+/// (`IDS = IdPolicy::Dense`) they come from one counter, 1, 2, 3, ... A
+/// store that hands ids out in per-thread blocks declares
+/// [`IdPolicy::Blocks`] and has gaps (see there).
 pub trait TaskStore: Send + Sync {
     /// What `get_all` promises under concurrent writes.
     const SNAPSHOT: SnapshotGuarantee;
 
-    /// Stores a new task under a fresh id and returns it.
+    /// How `create` hands out ids (see [`IdPolicy`]): from one counter,
+    /// unless a store overrides it. A constant, so declaring it costs no
+    /// instruction on any path.
+    const IDS: IdPolicy = IdPolicy::Dense;
+
+    /// Stores a new task under a fresh id (see [`IDS`](Self::IDS)) and
+    /// returns it.
     fn create(&self, draft: TaskDraft) -> Arc<Task>;
 
     /// The current version of task `id`, if it exists.

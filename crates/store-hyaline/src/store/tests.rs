@@ -1,5 +1,5 @@
 //! The store's own logic: retirement in batches, the striped count, the
-//! walks, the drop. The conformance suite (through the catalog, and
+//! id blocks, the walks, the drop. The conformance suite (through the catalog, and
 //! `tests/conformance.rs` across chunks) covers the contract.
 
 use super::*;
@@ -166,6 +166,55 @@ fn len_is_exact_when_creates_and_deletes_ran_on_other_threads() {
     );
     assert_eq!(store.get_all().len(), 100);
     assert_eq!(store.walk(), 100);
+}
+
+#[test]
+fn ids_come_from_per_thread_blocks_with_gaps_that_len_and_get_all_skip() {
+    let store = HyalineStore::new();
+    let block = ID_BLOCK;
+    // Alone, one thread counts up through its blocks.
+    let mine: Vec<u64> = (0..block + 2)
+        .map(|i| store.create(draft(i as u32)).id.get())
+        .collect();
+    assert_eq!(mine, (1..=block + 2).collect::<Vec<u64>>());
+    // Another thread claims the next block; it ends after 3 creates, and
+    // the rest of its block is a gap.
+    let other: Vec<u64> = std::thread::scope(|s| {
+        s.spawn(|| (0..3).map(|i| store.create(draft(i)).id.get()).collect())
+            .join()
+            .expect("creator")
+    });
+    assert_eq!(other, [2 * block + 1, 2 * block + 2, 2 * block + 3]);
+    // This thread's block 2 goes on, below the other thread's ids.
+    assert_eq!(store.create(draft(0)).id.get(), block + 3);
+    let created = mine.len() + other.len() + 1;
+    assert_eq!(store.len(), created, "len counts tasks, not ids");
+    assert_eq!(store.walk(), created);
+    let all: Vec<u64> = store.get_all().iter().map(|t| t.id.get()).collect();
+    assert_eq!(all.len(), created, "no gap is listed");
+    assert!(all.windows(2).all(|w| w[0] < w[1]), "in id order");
+    let gap = TaskId(2 * block + 4);
+    assert!(store.get(gap).is_none() && store.delete(gap).is_none());
+    assert!(store.update(gap, patch(2)).is_none());
+    assert_eq!(store.len(), created, "a miss in a gap changes nothing");
+    // The other thread's gap stays one: a new thread claims block 4.
+    let next = std::thread::scope(|s| s.spawn(|| store.create(draft(9)).id.get()).join());
+    assert_eq!(next.expect("creator"), 3 * block + 1);
+}
+
+#[test]
+fn two_stores_on_one_thread_keep_blocks_of_their_own() {
+    let a = HyalineStore::new();
+    // Stores built meanwhile by other tests may give `a + WAYS` to the next
+    // one built here, which would share a's entry (a forgotten block, a
+    // gap: the `ids` module's tests show that case).
+    let b = std::iter::repeat_with(HyalineStore::new)
+        .find(|b| b.number % ids::WAYS as u64 != a.number % ids::WAYS as u64)
+        .expect("one of the next stores has an entry of its own");
+    let ids: Vec<u64> = (0..3)
+        .flat_map(|i| [a.create(draft(i)).id.get(), b.create(draft(i)).id.get()])
+        .collect();
+    assert_eq!(ids, [1, 1, 2, 2, 3, 3], "each store's own block");
 }
 
 #[test]

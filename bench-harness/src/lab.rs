@@ -18,21 +18,25 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use storelab_results::{Machine, RunFile, SCHEMA};
 
 use crate::drive::timer_cost_ns;
-use crate::{Entry, Plan, cells, memory, passes, rounds};
+use crate::{EngineError, Entry, Plan, cells, memory, passes, rounds};
 
 /// Runs the plan over `entries`: each phase takes what the one before it
-/// handed over, and the last hands back the run file.
-pub fn run(plan: &Plan, entries: Vec<Entry>) -> Result<RunFile, String> {
-    plan.validate(&entries)?;
+/// handed over, and the last hands back the run file. A plan no run can
+/// honour is refused before anything is built ([`EngineError::Plan`]); a
+/// store that breaks its contract stops the run ([`EngineError::Store`]).
+pub fn run(plan: &Plan, entries: Vec<Entry>) -> Result<RunFile, EngineError> {
+    plan.validate(&entries).map_err(EngineError::Plan)?;
     let generated = plan.workload.generate(plan.max_threads());
     let streams = &generated.streams;
     let timer_ns = timer_cost_ns();
     let bar = progress_bar(plan.progress, plan.steps(&entries));
 
-    let mut stores = cells::prepare(plan, entries, streams, &bar)?;
-    let timed = rounds::run(plan, &stores, streams, &bar)?;
-    let cells = passes::run(plan, &mut stores, timed, streams, &bar)?;
-    memory::run(plan, &mut stores, &bar)?;
+    // Past the plan, every error is a store's (its prefill, a repetition's
+    // check, the audit, the memory phase's churn).
+    let mut stores = cells::prepare(plan, entries, streams, &bar).map_err(EngineError::Store)?;
+    let timed = rounds::run(plan, &stores, streams, &bar).map_err(EngineError::Store)?;
+    let cells = passes::run(plan, &mut stores, timed, streams, &bar).map_err(EngineError::Store)?;
+    memory::run(plan, &mut stores, &bar).map_err(EngineError::Store)?;
     bar.finish_and_clear();
 
     Ok(RunFile {
@@ -78,6 +82,26 @@ mod tests {
     use task_model::{SnapshotGuarantee, Task, TaskDraft, TaskPatch, TaskStore};
 
     use super::*;
+
+    /// The message of a run that a store's fault stopped.
+    fn store_error(run: Result<RunFile, EngineError>, why: &str) -> String {
+        match run {
+            Err(EngineError::Store(e)) => e,
+            Err(EngineError::Plan(e)) => {
+                panic!("{why}: refused as a bad plan, not a store's fault: {e}")
+            }
+            Ok(_) => panic!("{why}"),
+        }
+    }
+
+    /// The message of a plan the engine refused.
+    fn plan_error(run: Result<RunFile, EngineError>, why: &str) -> String {
+        match run {
+            Err(EngineError::Plan(e)) => e,
+            Err(EngineError::Store(e)) => panic!("{why}: a store's fault, not a bad plan: {e}"),
+            Ok(_) => panic!("{why}"),
+        }
+    }
     use crate::Family;
     use crate::bench::{Bench, bench};
     use crate::plan::{MIN_RAREST_OPS, Order};
@@ -155,7 +179,7 @@ mod tests {
             })
             .boxed()
         });
-        let err = run(&plan(), vec![wrong]).expect_err("wrong reads must abort");
+        let err = store_error(run(&plan(), vec![wrong]), "wrong reads must abort");
         assert!(err.contains("returned the wrong task"), "{err}");
     }
 
@@ -170,13 +194,13 @@ mod tests {
                 .boxed()
             })
         };
-        let err = run(&plan(), vec![lossy()]).expect_err("misses must abort");
+        let err = store_error(run(&plan(), vec![lossy()]), "misses must abort");
         assert!(err.contains("found nothing"), "{err}");
         // Where the mix deletes, misses are expected during the run, but the
         // post-run audit still finds the tasks that nothing deleted missing.
         let mut deleting = plan();
         deleting.workload.mix = "read=90,delete=10".parse().expect("valid mix");
-        let err = run(&deleting, vec![lossy()]).expect_err("the audit finds lost tasks");
+        let err = store_error(run(&deleting, vec![lossy()]), "the audit finds lost tasks");
         assert!(
             err.contains("post-run audit") && err.contains("cannot be read"),
             "{err}"
@@ -388,7 +412,7 @@ mod tests {
             ),
             (Lie::TruncatedGetAll, "get_all lists"),
         ] {
-            let err = run(&plan(), vec![liar(lie)]).expect_err("a liar must fail the audit");
+            let err = store_error(run(&plan(), vec![liar(lie)]), "a liar must fail the audit");
             assert!(
                 err.contains("failed the post-run audit") && err.contains(needle),
                 "{err}"
@@ -446,7 +470,7 @@ mod tests {
         let hoarder = entry("hoarder", |c| {
             bench(Hoarder(MemoryStore::with_capacity(c))).boxed()
         });
-        let err = run(&p, vec![hoarder]).expect_err("a hoarder must fail");
+        let err = store_error(run(&p, vec![hoarder]), "a hoarder must fail");
         assert!(err.contains("were created and not deleted"), "{err}");
     }
 
@@ -482,10 +506,10 @@ mod tests {
         let mut keyed = p.clone();
         keyed.workload.mix = Mix::SEED;
         let honest = entry("memory", |c| bench(MemoryStore::with_capacity(c)).boxed());
-        let err = run(&keyed, vec![honest]).expect_err("reads need tasks");
+        let err = plan_error(run(&keyed, vec![honest]), "reads need tasks");
         assert!(err.contains("--keys 0"), "{err}");
         p.ops = None;
         let honest = entry("memory", |c| bench(MemoryStore::with_capacity(c)).boxed());
-        assert!(run(&p, vec![honest]).is_err(), "fresh stores need --ops");
+        plan_error(run(&p, vec![honest]), "fresh stores need --ops");
     }
 }

@@ -8,12 +8,14 @@
 //!   `storelab list --servable` for the HTTP scripts);
 //! - the conformance suite (`tests/conformance.rs`): every line, knob
 //!   settings included, runs it before it can be timed;
-//! - the criterion benches (`benches/stores.rs`);
+//! - the criterion benches (`benches/stores.rs`, through [`visit`]);
+//! - each store crate's `cargo bench -p store-NAME`: the lines whose type
+//!   that crate defines ([`of_crate`]), benched by `storelab::crate_bench!`;
 //! - the gungraun gate (`crates/callgrind-gate`), for the stores that own no
 //!   threads.
 //!
 //! A test (`tests/catalog.rs`) fails when a `crates/store-*` crate exists that
-//! no line names.
+//! no line names, or whose `benches/lab.rs` is missing.
 //!
 //! # A line
 //! `ident "name" Family (Type) (constructor from a capacity) "about" [options];`
@@ -116,6 +118,9 @@ macro_rules! for_each_store {
 /// One catalog line, as the engine and the server see it.
 pub struct Store {
     pub entry: Entry,
+    /// The crate its type comes from, as Rust names it (`store_dense`;
+    /// `store_limits` for `Delayed<DenseStore, 4>`): what [`of_crate`] picks.
+    pub krate: &'static str,
     /// Builds the Task API over this store, prefilled with that many tasks
     /// (`storelab serve`); `None` for stores that cannot serve.
     pub serve: Option<fn(prefill: u32) -> axum::Router>,
@@ -165,6 +170,7 @@ macro_rules! engine_stores {
                 entry: Entry::new($name, Family::$family, $about, |c| {
                     $crate::bench_options!(bench(($ctor)(c)); $($opt)*).boxed()
                 }),
+                krate: crate_of(stringify!($ty)),
                 serve: None,
             };
             entry_options!(store, $ctor, $name; $($opt)*);
@@ -176,6 +182,44 @@ macro_rules! engine_stores {
 /// Every store, in the order tables list them.
 pub fn catalog() -> Vec<Store> {
     for_each_store!(engine_stores)
+}
+
+/// Generic code over the catalog's stores, each with its own type: what
+/// [`visit`] calls (the criterion benches, `criterion_kit::catalog_benches`),
+/// for code that needs the type but not the store crates as dependencies.
+pub trait Visit {
+    /// One catalog line (`line`: its entry and crate) and its constructor
+    /// from a capacity.
+    fn store<S: task_model::TaskStore + 'static>(&mut self, line: &Store, make: fn(usize) -> S);
+}
+
+macro_rules! visit_lines {
+    ($( $id:ident $name:literal $family:ident ($ty:ty) ($ctor:expr) $about:literal [$($opt:tt)*]; )*) => {
+        /// Calls `v` with every catalog line, in the catalog's order.
+        pub fn visit(v: &mut impl Visit) {
+            let mut lines = catalog().into_iter();
+            $( v.store(&lines.next().expect("one entry per line"), $ctor); )*
+        }
+    };
+}
+
+for_each_store!(visit_lines);
+
+/// The crate a type path names first: `store_dense` for `store_dense::DenseStore`.
+fn crate_of(ty: &'static str) -> &'static str {
+    ty.split("::").next().unwrap_or(ty).trim()
+}
+
+/// The stores of one store crate (`store-dense`, as Cargo names it: what
+/// `env!("CARGO_PKG_NAME")` says), knob settings left out as `all` leaves
+/// them: the lines whose type that crate defines, in the catalog's order.
+/// `cargo bench -p store-NAME` benches these (`storelab::crate_bench!`).
+pub fn of_crate(package: &str) -> Vec<Store> {
+    let krate = package.replace('-', "_");
+    catalog()
+        .into_iter()
+        .filter(|s| s.krate == krate && s.entry.family != Family::Knob)
+        .collect()
 }
 
 /// The get_all floor: visit every map entry of every unit, reading the
@@ -220,9 +264,23 @@ pub fn walk_rcu(store: &store_rcu::RcuStore) -> usize {
     seen
 }
 
+/// Why [`select`] refused a list of store names.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SelectError {
+    /// The list names no store at all.
+    #[error("no store named: use --stores all or a comma-separated list (see `storelab list`)")]
+    NoStore,
+    /// A name that is not in the catalog (`known`: the catalog's names).
+    #[error("unknown store '{name}'; known stores: {}", known.join(", "))]
+    UnknownStore {
+        name: String,
+        known: Vec<&'static str>,
+    },
+}
+
 /// Looks up `names` (comma-separated; `all` is every store but the knob
 /// settings, `knobs` is those) in the catalog, in the catalog's order.
-pub fn select(names: &str) -> Result<Vec<Store>, String> {
+pub fn select(names: &str) -> Result<Vec<Store>, SelectError> {
     let all = catalog();
     let wanted: Vec<&str> = names
         .split(',')
@@ -230,10 +288,7 @@ pub fn select(names: &str) -> Result<Vec<Store>, String> {
         .filter(|n| !n.is_empty())
         .collect();
     if wanted.is_empty() {
-        return Err(
-            "no store named: use --stores all or a comma-separated list (see `storelab list`)"
-                .into(),
-        );
+        return Err(SelectError::NoStore);
     }
     let knob = |s: &Store| s.entry.family == Family::Knob;
     let selected = |s: &Store| {
@@ -243,11 +298,10 @@ pub fn select(names: &str) -> Result<Vec<Store>, String> {
     };
     for name in &wanted {
         if !matches!(*name, "all" | "knobs") && !all.iter().any(|s| s.entry.name == *name) {
-            let known: Vec<&str> = all.iter().map(|s| s.entry.name).collect();
-            return Err(format!(
-                "unknown store '{name}'; known stores: {}",
-                known.join(", ")
-            ));
+            return Err(SelectError::UnknownStore {
+                name: (*name).to_owned(),
+                known: all.iter().map(|s| s.entry.name).collect(),
+            });
         }
     }
     Ok(all.into_iter().filter(selected).collect())
@@ -294,14 +348,54 @@ mod tests {
     }
 
     #[test]
+    fn a_crate_has_the_stores_its_types_come_from() {
+        assert_eq!(names(&of_crate("store-dense")), ["dense"]);
+        assert_eq!(names(&of_crate("store-shard")), ["shard"]);
+        assert_eq!(names(&of_crate("store-shard-pool")), ["shard-pool"]);
+        assert_eq!(
+            names(&of_crate("store-peers")),
+            ["dashmap", "papaya", "scc"]
+        );
+        assert_eq!(
+            names(&of_crate("store-limits")),
+            ["unsync", "unsync-vec", "floor", "noop"]
+        );
+        assert!(of_crate("store-conformance").is_empty());
+    }
+
+    #[test]
+    fn visit_passes_each_line_with_its_own_constructor() {
+        struct Names(Vec<(&'static str, usize)>);
+        impl Visit for Names {
+            fn store<S: task_model::TaskStore + 'static>(
+                &mut self,
+                line: &Store,
+                make: fn(usize) -> S,
+            ) {
+                self.0.push((line.entry.name, make(4).len()));
+            }
+        }
+        let mut seen = Names(Vec::new());
+        visit(&mut seen);
+        let listed: Vec<_> = names(&catalog());
+        assert_eq!(seen.0.iter().map(|(n, _)| *n).collect::<Vec<_>>(), listed);
+        assert!(seen.0.iter().all(|(_, len)| *len == 0));
+    }
+
+    #[test]
     fn unknown_names_are_refused_with_the_known_list() {
         let Err(err) = select("memory,btree") else {
             panic!("btree is not a store")
         };
         assert!(
-            err.contains("unknown store 'btree'") && err.contains("dashmap"),
+            matches!(&err, SelectError::UnknownStore { name, .. } if name == "btree"),
             "{err}"
         );
-        assert!(select(" , ").is_err());
+        let message = err.to_string();
+        assert!(
+            message.contains("unknown store 'btree'") && message.contains("dashmap"),
+            "{message}"
+        );
+        assert!(matches!(select(" , "), Err(SelectError::NoStore)));
     }
 }

@@ -1,12 +1,15 @@
 //! The criterion benches of every store crate, written once.
 //!
-//! A store crate's `benches/<name>.rs` is one line:
+//! The catalog's stores get them from their catalog line, through
+//! [`catalog_benches`]: `cargo bench -p store-catalog --bench stores` (every
+//! store) and `cargo bench -p store-NAME` (that crate's, `storelab::crate_bench!`).
+//! A store outside the catalog calls [`main`] from a bench of its own:
 //!
 //! ```ignore
 //! fn main() { criterion_kit::main("shard", store_shard::ShardStore::with_capacity); }
 //! ```
 //!
-//! and `cargo bench -p store-shard` runs, on a store prefilled with
+//! Either runs, on a store prefilled with
 //! [`keys()`] tasks (1,000,000 unless `STORELAB_BENCH_KEYS` says otherwise):
 //! get of the hottest key, get and update of Zipf 80/20 keys (one thread,
 //! and every core through `iter_custom`), create, delete, and get_all.
@@ -64,6 +67,43 @@ fn zipf_ids(keys: u32, threads: usize) -> Vec<Vec<TaskId>> {
 pub fn main<S: TaskStore + 'static>(name: &str, make: fn(usize) -> S) {
     let mut c = Criterion::default().configure_from_args();
     store_benches(&mut c, name, make);
+    c.final_summary();
+}
+
+/// Registers the benches of the catalog's stores that `keep` picks, in the
+/// catalog's order: the single-thread ones only for a `single_thread` store,
+/// none for one that stores nothing (`noop`).
+pub fn catalog_benches(c: &mut Criterion, keep: &dyn Fn(&store_catalog::Store) -> bool) {
+    struct Register<'a, 'k> {
+        c: &'a mut Criterion,
+        keep: &'k dyn Fn(&store_catalog::Store) -> bool,
+    }
+    impl store_catalog::Visit for Register<'_, '_> {
+        fn store<S: TaskStore + 'static>(
+            &mut self,
+            line: &store_catalog::Store,
+            make: fn(usize) -> S,
+        ) {
+            let entry = &line.entry;
+            if !(self.keep)(line) || entry.stores_nothing {
+                return;
+            }
+            if entry.single_thread {
+                single_thread_benches(self.c, entry.name, make);
+            } else {
+                store_benches(self.c, entry.name, make);
+            }
+        }
+    }
+    store_catalog::visit(&mut Register { c, keep });
+}
+
+/// [`catalog_benches`] with criterion's default settings rather than the
+/// command line's (which belongs to the caller: `storelab::crate_bench!`
+/// takes `storelab run` options), then criterion's summary.
+pub fn run_catalog_benches(keep: &dyn Fn(&store_catalog::Store) -> bool) {
+    let mut c = Criterion::default();
+    catalog_benches(&mut c, keep);
     c.final_summary();
 }
 

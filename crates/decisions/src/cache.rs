@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 
 use serde::Deserialize;
 
+use crate::DecisionsError;
 use crate::rules;
 
 use crate::{Results, read_json};
@@ -63,18 +64,23 @@ fn show((lo, hi): (f64, f64), decimals: usize) -> String {
 
 /// The table and the verdicts on the log's "CPU Cache Inefficiency" claim:
 /// the channel's hops miss the cache, direct access through a shard hits.
-pub(crate) fn render(r: &Replay) -> Result<String, String> {
+pub(crate) fn render(r: &Replay) -> Result<String, DecisionsError> {
     if r.schema != "storelab-cache-replay/1" {
-        return Err(format!(
-            "results/cache-replay.json has schema {}; run scripts/cache-replay",
-            r.schema
-        ));
+        return Err(DecisionsError::Schema {
+            file: "results/cache-replay.json",
+            found: r.schema.clone(),
+            want: "storelab-cache-replay/1",
+            fix: "scripts/cache-replay",
+        });
     }
     let get = |name: &str| {
         r.stores
             .get(name)
             .filter(|runs| !runs.is_empty())
-            .ok_or(format!("results/cache-replay.json has no runs of {name}"))
+            .ok_or_else(|| DecisionsError::Missing {
+                file: "results/cache-replay.json".into(),
+                what: format!("runs of {name}"),
+            })
     };
     let (channel, shard) = (get("channel")?, get("shard")?);
     let runs = r.stores.values().map(Vec::len).min().unwrap_or(0);
@@ -138,7 +144,7 @@ pub(crate) fn render(r: &Replay) -> Result<String, String> {
 
 /// The log's cache claims in cachegrind's simulated cache
 /// (`results/cache-replay.json`).
-pub(crate) fn section_cache_replay(r: &mut Results) -> Result<String, String> {
+pub(crate) fn section_cache_replay(r: &mut Results) -> Result<String, DecisionsError> {
     render(&read_json(&r.dir.join("cache-replay.json"))?)
 }
 
@@ -206,6 +212,7 @@ mod tests {
         assert!(
             render(&r)
                 .expect_err("no shard")
+                .to_string()
                 .contains("no runs of shard")
         );
         let mut r = replay(&[1.0], 1.0);
@@ -213,6 +220,7 @@ mod tests {
         assert!(
             render(&r)
                 .expect_err("schema")
+                .to_string()
                 .contains("run scripts/cache-replay")
         );
     }

@@ -10,10 +10,11 @@ use storelab_results::{Metric, RunFile};
 use storelab_stats::paired::{PairedRatio, Verdict, paired_ratio};
 use storelab_stats::{Significance, mann_whitney, median};
 
+use crate::DecisionsError;
 use crate::{ALPHA, Results, cell, json_files, on_home, pct};
 
 /// How many paired comparisons the document makes, and at what confidence.
-pub(crate) fn section_family(r: &mut Results) -> Result<String, String> {
+pub(crate) fn section_family(r: &mut Results) -> Result<String, DecisionsError> {
     let m = r.family;
     Ok(format!(
         "This document makes **{m} paired comparisons**. Each interval is computed at \
@@ -28,7 +29,7 @@ pub(crate) fn section_family(r: &mut Results) -> Result<String, String> {
 /// The lab's own error, from `scripts/calibrate`'s runs: the A/A
 /// false-positive rate, the smallest slowdown detected 9 times in 10, and
 /// the run-to-run drift of absolute figures.
-pub(crate) fn section_calibration(r: &mut Results) -> Result<String, String> {
+pub(crate) fn section_calibration(r: &mut Results) -> Result<String, DecisionsError> {
     let dir = r.dir.join("calibrate");
     let paths = json_files(&dir, "run-")?;
     let files: Vec<RunFile> = paths
@@ -182,9 +183,12 @@ struct Calibration {
 
 /// The calibration figures from runs over `dense`, `dense-twin` and
 /// `dense-slow-*`.
-fn calibration(files: &[RunFile]) -> Result<Calibration, String> {
+fn calibration(files: &[RunFile]) -> Result<Calibration, DecisionsError> {
     if files.len() < 2 {
-        return Err("scripts/calibrate needs at least 2 runs".into());
+        return Err(DecisionsError::TooFewRuns {
+            need: 2,
+            fix: "scripts/calibrate",
+        });
     }
     let mut aa_paired = (0, 0);
     let mut aa_unpaired = (0, 0);

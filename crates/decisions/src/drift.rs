@@ -13,8 +13,9 @@
 use std::fmt::Write as _;
 
 use storelab_results::{Metric, RunFile};
-use storelab_stats::compare::{Comparison, Reference, compare, compare_normalized};
+use storelab_stats::compare::{CompareError, Comparison, Reference, compare, compare_normalized};
 
+use crate::DecisionsError;
 use crate::{Results, json_files, pct, short_commit};
 
 /// The significance level of `storelab compare`'s default.
@@ -43,8 +44,8 @@ pub(crate) fn judge_way(
     old: &RunFile,
     new: &RunFile,
     reference: Option<Reference>,
-) -> Result<Way, String> {
-    let run = |new: &RunFile| -> Result<Comparison, String> {
+) -> Result<Way, DecisionsError> {
+    let run = |new: &RunFile| -> Result<Comparison, CompareError> {
         match &reference {
             None => compare(old, new, Metric::NsPerOp, ALPHA, true),
             Some(r) => compare_normalized(old, new, Metric::NsPerOp, ALPHA, true, r),
@@ -89,14 +90,15 @@ pub(crate) fn judge_way(
 
 /// `storelab compare --normalize` on real drift: the committed seed run
 /// against each fresh run of `scripts/drift-check` (see the module's doc).
-pub(crate) fn section_drift(r: &mut Results) -> Result<String, String> {
+pub(crate) fn section_drift(r: &mut Results) -> Result<String, DecisionsError> {
     let dir = r.dir.join("calibrate");
     let paths = json_files(&dir, "drift-")?;
     if paths.is_empty() {
-        return Err(format!(
-            "no drift-*.json in {}: run scripts/drift-check",
-            dir.display()
-        ));
+        return Err(DecisionsError::NoFiles {
+            pattern: "drift-*.json",
+            dir,
+            fix: "scripts/drift-check",
+        });
     }
     let old = r.get("seed.json")?.clone();
     let mut s = format!(

@@ -8,13 +8,14 @@ use storelab_render::table::human;
 use storelab_results::{Metric, RunFile};
 use storelab_stats::{Summary, median, summarize};
 
+use crate::DecisionsError;
 use crate::rules::{self, Outcome};
 use crate::{Results, across_threads, cell, command, describe, family_confidence, judge, versus};
 
 /// The issue-13 table: ns/op on 16 hot tasks, at 1 and 2 threads, reads
 /// visiting in place, reads cloning the `Arc`, and visits with 5% updates;
 /// with each store's 2-thread speedup (per-round paired, family-wise).
-pub(crate) fn section_hot_table(r: &mut Results) -> Result<String, String> {
+pub(crate) fn section_hot_table(r: &mut Results) -> Result<String, DecisionsError> {
     let visit = r.get("hot-visit.json")?.clone();
     let clone = r.get("hot-clone.json")?.clone();
     let update = r.get("hot-update.json")?.clone();
@@ -67,7 +68,7 @@ pub(crate) fn section_hot_table(r: &mut Results) -> Result<String, String> {
 
 /// The issue-13 goals for the rcu store, each judged by a rule on a paired
 /// interval.
-pub(crate) fn section_hot_goals(r: &mut Results) -> Result<String, String> {
+pub(crate) fn section_hot_goals(r: &mut Results) -> Result<String, DecisionsError> {
     let visit = r.get("hot-visit.json")?.clone();
     let clone = r.get("hot-clone.json")?.clone();
     let seed = r.get("seed-rcu.json")?.clone();
@@ -208,7 +209,7 @@ fn placement_table(placed: &RunFile, scrambled: &RunFile, what: &str) -> String 
 
 /// Newest-hot keys on the seed workload (1, 2 and 8 threads), and the hot
 /// preset's 16 tasks on the lowest ids.
-pub(crate) fn section_hot_lowest(r: &mut Results) -> Result<String, String> {
+pub(crate) fn section_hot_lowest(r: &mut Results) -> Result<String, DecisionsError> {
     let newest = r.get("seed-newest.json")?.clone();
     let scrambled = r.get("seed-scrambled.json")?.clone();
     let low = r.get("hot-low-ids.json")?.clone();
@@ -247,7 +248,7 @@ pub(crate) fn section_hot_lowest(r: &mut Results) -> Result<String, String> {
 /// coherency term k is set to 0 (Amdahl) and s = 2/S(2) - 1; the projection
 /// to 16 threads is then an upper bound, and a 16-core run that falls short
 /// of it measures k.
-pub(crate) fn section_hot_usl(r: &mut Results) -> Result<String, String> {
+pub(crate) fn section_hot_usl(r: &mut Results) -> Result<String, DecisionsError> {
     let mut s = String::from(
         "| preset | store | speedup at 2 threads | contention s (k = 0) | projected speedup at 16 threads (upper bound) |\n\
          |---|---|---:|---:|---:|\n",

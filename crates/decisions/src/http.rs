@@ -8,17 +8,21 @@ use storelab_render::table::{duration_ns, human};
 use storelab_results::{Cell, HttpSample, Metric, RunFile};
 use storelab_stats::summarize;
 
+use crate::DecisionsError;
 use crate::rules::{self, Outcome};
 use crate::{Results, describe, threads_of};
 
-pub(crate) fn section_http(r: &mut Results) -> Result<String, String> {
+pub(crate) fn section_http(r: &mut Results) -> Result<String, DecisionsError> {
     let closed = r.get("http-closed.json")?.clone();
     let open = r.get("http-open.json")?.clone();
     let base = closed
         .cells
         .iter()
         .find(|c| c.store == "memory")
-        .ok_or("http-closed.json has no memory store")?
+        .ok_or_else(|| DecisionsError::Missing {
+            file: "http-closed.json".into(),
+            what: "memory store".into(),
+        })?
         .clone();
     let mut s = String::from(
         "| store | closed loop, 4 connections: req/s | vs memory (paired by round) | open loop at 2,000 req/s: read p50 | read p99 | client lateness p50 | 404s | 5xx and transport errors |\n\
@@ -129,7 +133,7 @@ fn http_verdict(slowest: f64, slower_than_memory: &[String]) -> String {
     }
 }
 
-pub(crate) fn section_rps(r: &mut Results) -> Result<String, String> {
+pub(crate) fn section_rps(r: &mut Results) -> Result<String, DecisionsError> {
     let file = r.get("seed.json")?;
     let t = *threads_of(file).last().unwrap_or(&1);
     let mut s = String::from("| store | ops/s at the store, median |\n|---|---:|\n");

@@ -13,6 +13,7 @@ use std::fmt::Write as _;
 use storelab_results::{Metric, RunFile};
 use storelab_stats::paired::{PairedRatio, ratio_summary};
 
+use super::DecisionsError;
 use super::rules::{self, Outcome};
 use super::{Results, command};
 
@@ -74,7 +75,7 @@ const PROXIES: &[(&str, &str, &str, Option<f64>)] = &[
     ("hyaline-write-heavy.json", "write-heavy", "scc", None),
 ];
 
-pub(crate) fn section_proxies(r: &mut Results) -> Result<String, String> {
+pub(crate) fn section_proxies(r: &mut Results) -> Result<String, DecisionsError> {
     let mut s = String::from(
         "| mix (machine) | `hyaline` 2 threads over 1 (95%) | `rcu` | peer | peer's | `hyaline`'s over the peer's, per round (95%) | ns/op at 2 threads: `hyaline`, peer | target (descriptive, 95%) |\n\
          |---|---|---|---|---|---|---|---|\n",

@@ -6,9 +6,10 @@ use std::fmt::Write as _;
 use storelab_results::Metric;
 use storelab_stats::summarize;
 
+use crate::DecisionsError;
 use crate::{Results, command, ns, threads_of};
 
-pub(crate) fn section_knob_shards(r: &mut Results) -> Result<String, String> {
+pub(crate) fn section_knob_shards(r: &mut Results) -> Result<String, DecisionsError> {
     let file = r.get("seed-shards.json")?;
     let mut s = String::from("| store | shards | ");
     let threads = threads_of(file);
@@ -41,7 +42,7 @@ pub(crate) fn section_knob_shards(r: &mut Results) -> Result<String, String> {
     Ok(s)
 }
 
-pub(crate) fn section_knob_visit(r: &mut Results) -> Result<String, String> {
+pub(crate) fn section_knob_visit(r: &mut Results) -> Result<String, DecisionsError> {
     let visit = r.get("seed-visit.json")?.clone();
     let clone = r.get("seed.json")?;
     let mut s = String::from(

@@ -41,6 +41,7 @@ use storelab_stats::{Summary, summarize};
 mod cache;
 mod calibration;
 mod drift;
+mod error;
 mod hot;
 mod http;
 mod hyaline;
@@ -56,6 +57,7 @@ mod tables;
 mod targets;
 mod workloads;
 
+pub use error::DecisionsError;
 pub use micro::{CRITERION_ROUND, import_criterion};
 pub use soak::soak_grew;
 
@@ -79,7 +81,7 @@ impl Results {
     /// A file of the lab's own machine. Every such file must come from the
     /// same machine as `seed.json`: the verdicts name that machine, so a
     /// file from another one belongs in its own folder.
-    fn get(&mut self, name: &str) -> Result<&RunFile, String> {
+    fn get(&mut self, name: &str) -> Result<&RunFile, DecisionsError> {
         let home = match &self.home {
             Some(h) => h.clone(),
             None => {
@@ -91,16 +93,17 @@ impl Results {
         let file = self.get_rel(Path::new(name))?;
         let name_here = file.machine.name();
         if name_here != home {
-            return Err(format!(
-                "results/{name} was measured on '{name_here}', not on the lab's machine '{home}' \
-                 (results/seed.json's): move it to results/{name_here}/"
-            ));
+            return Err(DecisionsError::ForeignMachine {
+                file: name.to_owned(),
+                found: name_here,
+                home,
+            });
         }
         Ok(file)
     }
 
     /// Any machine's file, by its path relative to the results folder.
-    fn get_rel(&mut self, rel: &Path) -> Result<&RunFile, String> {
+    fn get_rel(&mut self, rel: &Path) -> Result<&RunFile, DecisionsError> {
         if !self.files.contains_key(rel) {
             let file = RunFile::read(&self.dir.join(rel))?;
             self.files.insert(rel.to_owned(), file);
@@ -109,7 +112,7 @@ impl Results {
     }
 
     /// The lab's own machine's short name.
-    fn home(&mut self) -> Result<String, String> {
+    fn home(&mut self) -> Result<String, DecisionsError> {
         self.get("seed.json")?;
         Ok(self.home.clone().unwrap_or_default())
     }
@@ -119,7 +122,7 @@ impl Results {
 /// the paired comparisons the document makes (m), the second computes each
 /// interval at 1 - 0.05/m (Bonferroni), so that every verdict's interval
 /// holds together with all the others at 95%.
-pub fn regenerate(doc: &str, results_dir: &Path) -> Result<String, String> {
+pub fn regenerate(doc: &str, results_dir: &Path) -> Result<String, DecisionsError> {
     let mut results = Results {
         dir: results_dir.to_owned(),
         files: BTreeMap::new(),
@@ -138,15 +141,13 @@ pub fn regenerate(doc: &str, results_dir: &Path) -> Result<String, String> {
     out
 }
 
-fn pass(doc: &str, results: &mut Results) -> Result<String, String> {
+fn pass(doc: &str, results: &mut Results) -> Result<String, DecisionsError> {
     let mut out = String::with_capacity(doc.len());
     let mut rest = doc;
     while let Some(start) = rest.find("<!-- gen:") {
         let (before, tail) = rest.split_at(start);
         out += before;
-        let name_end = tail
-            .find(" -->")
-            .ok_or_else(|| "an unclosed '<!-- gen:' marker".to_owned())?;
+        let name_end = tail.find(" -->").ok_or(DecisionsError::UnclosedMarker)?;
         let name = &tail["<!-- gen:".len()..name_end];
         if name.is_empty()
             || !name
@@ -159,10 +160,16 @@ fn pass(doc: &str, results: &mut Results) -> Result<String, String> {
             continue;
         }
         let close = format!("<!-- /gen:{name} -->");
-        let end = tail
-            .find(&close)
-            .ok_or_else(|| format!("section '{name}' has no closing marker {close}"))?;
-        let body = generate(name, results).map_err(|e| format!("section '{name}': {e}"))?;
+        let Some(end) = tail.find(&close) else {
+            return Err(DecisionsError::NoClosingMarker {
+                name: name.to_owned(),
+                close,
+            });
+        };
+        let body = generate(name, results).map_err(|e| DecisionsError::Section {
+            name: name.to_owned(),
+            source: Box::new(e),
+        })?;
         let _ = write!(out, "<!-- gen:{name} -->\n{}\n{close}", body.trim_end());
         rest = &tail[end + close.len()..];
     }
@@ -170,9 +177,12 @@ fn pass(doc: &str, results: &mut Results) -> Result<String, String> {
     Ok(out)
 }
 
-fn cell<'a>(file: &'a RunFile, store: &str, threads: usize) -> Result<&'a Cell, String> {
+fn cell<'a>(file: &'a RunFile, store: &str, threads: usize) -> Result<&'a Cell, DecisionsError> {
     file.cell(store, threads)
-        .ok_or_else(|| format!("no result for {store} at {threads} thread(s)"))
+        .ok_or_else(|| DecisionsError::NoCell {
+            store: store.to_owned(),
+            threads,
+        })
 }
 
 /// Median ns/op with its CI, e.g. "118 ns/op ±4%".
@@ -359,7 +369,7 @@ type Compared = (Vec<String>, Vec<(usize, Versus)>);
 
 /// Compares `a` with `b` at every thread count of `file`; returns the lines
 /// and the comparisons.
-fn across_threads(file: &RunFile, a: &str, b: &str) -> Result<Compared, String> {
+fn across_threads(file: &RunFile, a: &str, b: &str) -> Result<Compared, DecisionsError> {
     let mut lines = Vec::new();
     let mut vs = Vec::new();
     for t in threads_of(file) {
@@ -374,13 +384,19 @@ fn across_threads(file: &RunFile, a: &str, b: &str) -> Result<Compared, String> 
         }
     }
     if vs.is_empty() {
-        return Err(format!("no thread count has both {a} and {b}"));
+        return Err(DecisionsError::NoCommonThreads {
+            a: a.to_owned(),
+            b: b.to_owned(),
+        });
     }
     Ok((lines, vs))
 }
 
 /// A generated section: its marker name and the function that writes it.
-type Section = (&'static str, fn(&mut Results) -> Result<String, String>);
+type Section = (
+    &'static str,
+    fn(&mut Results) -> Result<String, DecisionsError>,
+);
 
 /// Every generated section of DECISIONS.md and README.md, by marker name.
 const SECTIONS: &[Section] = &[
@@ -432,25 +448,34 @@ const SECTIONS: &[Section] = &[
     ("hyaline-proxies", hyaline::section_proxies),
 ];
 
-fn generate(name: &str, r: &mut Results) -> Result<String, String> {
-    let (_, write) = SECTIONS
-        .iter()
-        .find(|(n, _)| *n == name)
-        .ok_or_else(|| format!("unknown generated section '{name}'"))?;
+fn generate(name: &str, r: &mut Results) -> Result<String, DecisionsError> {
+    let (_, write) = SECTIONS.iter().find(|(n, _)| *n == name).ok_or_else(|| {
+        DecisionsError::UnknownSection {
+            name: name.to_owned(),
+        }
+    })?;
     write(r)
 }
 
 /// A result file that is not a run file (its own schema).
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, DecisionsError> {
+    let text = std::fs::read_to_string(path).map_err(|source| DecisionsError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|source| DecisionsError::Json {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// The JSON files in `dir` whose names start with `prefix`, sorted.
-fn json_files(dir: &Path, prefix: &str) -> Result<Vec<PathBuf>, String> {
+fn json_files(dir: &Path, prefix: &str) -> Result<Vec<PathBuf>, DecisionsError> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+        .map_err(|source| DecisionsError::Read {
+            path: dir.to_owned(),
+            source,
+        })?
         .flatten()
         .map(|e| e.path())
         .filter(|p| {
@@ -497,10 +522,15 @@ mod tests {
         assert!(once.ends_with("<!-- /gen:rps -->\noutro\n"), "{once}");
         assert!(!once.contains("stale"));
         assert_eq!(regenerate(&once, &dir).expect("again"), once, "idempotent");
-        assert!(regenerate("<!-- gen:nope -->x<!-- /gen:nope -->", &dir).is_err());
+        assert!(matches!(
+            regenerate("<!-- gen:nope -->x<!-- /gen:nope -->", &dir),
+            Err(DecisionsError::Section { source, .. })
+                if matches!(*source, DecisionsError::UnknownSection { .. })
+        ));
         assert!(
             regenerate("<!-- gen:rps -->x", &dir)
                 .unwrap_err()
+                .to_string()
                 .contains("no closing marker")
         );
     }

@@ -4,10 +4,11 @@
 
 use std::fmt::Write as _;
 
+use crate::DecisionsError;
 use crate::rules::{self, Outcome};
 use crate::{Results, across_threads, block, command, judge, on_home, threads_of};
 
-pub(crate) fn section_sharding(r: &mut Results) -> Result<String, String> {
+pub(crate) fn section_sharding(r: &mut Results) -> Result<String, DecisionsError> {
     let file = r.get("seed.json")?;
     let (lines, vs) = across_threads(file, "shard", "memory")?;
     let (_, each) = judge(&vs, rules::faster);
@@ -44,7 +45,7 @@ pub(crate) fn section_sharding(r: &mut Results) -> Result<String, String> {
 
 /// The log's read-only and write-only figures, replayed on read=100 and
 /// update=100 runs.
-pub(crate) fn section_reads_writes(r: &mut Results) -> Result<String, String> {
+pub(crate) fn section_reads_writes(r: &mut Results) -> Result<String, DecisionsError> {
     let mut out = String::new();
     let claims: [(&str, &str, &str, f64, &str, &str); 6] = [
         (
@@ -120,12 +121,15 @@ pub(crate) fn section_reads_writes(r: &mut Results) -> Result<String, String> {
 }
 
 /// "32x reduction in lock contention": what the busiest shard's share says.
-pub(crate) fn section_contention(r: &mut Results) -> Result<String, String> {
+pub(crate) fn section_contention(r: &mut Results) -> Result<String, DecisionsError> {
     let file = r.get("seed.json")?;
     let info = file
         .store("shard")
         .and_then(|s| s.shard_imbalance.as_ref())
-        .ok_or("seed.json has no shard imbalance for shard")?;
+        .ok_or_else(|| DecisionsError::Missing {
+            file: "seed.json".into(),
+            what: "shard imbalance for shard".into(),
+        })?;
     let reduction = info.shards as f64 / info.max_over_mean;
     let (_, ok) = rules::arithmetic(info.shards as f64, info.max_over_mean, 32.0);
     Ok(block(
@@ -144,7 +148,7 @@ pub(crate) fn section_contention(r: &mut Results) -> Result<String, String> {
 }
 
 /// The log's own arithmetic, recomputed from its own figures.
-pub(crate) fn section_log_arithmetic(_r: &mut Results) -> Result<String, String> {
+pub(crate) fn section_log_arithmetic(_r: &mut Results) -> Result<String, DecisionsError> {
     let mut s = String::from("| the log says | from its own figures | verdict |\n|---|---|---|\n");
     let rows: [(&str, f64, f64, f64, &str); 5] = [
         (
@@ -205,7 +209,7 @@ pub(crate) fn section_log_arithmetic(_r: &mut Results) -> Result<String, String>
     Ok(s)
 }
 
-pub(crate) fn section_shardunit(r: &mut Results) -> Result<String, String> {
+pub(crate) fn section_shardunit(r: &mut Results) -> Result<String, DecisionsError> {
     let file = r.get("seed.json")?;
     let (lines, vs) = across_threads(file, "shardunit", "shard")?;
     let (saved_24, each) = judge(&vs, |p| rules::at_least(p, 1.0 / (1.0 - 0.243)));
@@ -225,7 +229,7 @@ pub(crate) fn section_shardunit(r: &mut Results) -> Result<String, String> {
     ))
 }
 
-pub(crate) fn section_pool(r: &mut Results) -> Result<String, String> {
+pub(crate) fn section_pool(r: &mut Results) -> Result<String, DecisionsError> {
     let file = r.get("bulk.json")?;
     let (lines, vs) = across_threads(file, "shard-pool", "shardunit")?;
     let (faster, each) = judge(&vs, rules::faster);
@@ -259,7 +263,7 @@ pub(crate) fn section_pool(r: &mut Results) -> Result<String, String> {
     ))
 }
 
-pub(crate) fn section_concurrent_maps(r: &mut Results) -> Result<String, String> {
+pub(crate) fn section_concurrent_maps(r: &mut Results) -> Result<String, DecisionsError> {
     // The log's Phase 3 chooses the lock *inside each ShardUnit*: so the
     // comparator is shardunit (an RwLock per unit), not the single-lock store.
     let file = r.get("seed.json")?;
@@ -283,7 +287,7 @@ pub(crate) fn section_concurrent_maps(r: &mut Results) -> Result<String, String>
     ))
 }
 
-pub(crate) fn section_channel(r: &mut Results) -> Result<String, String> {
+pub(crate) fn section_channel(r: &mut Results) -> Result<String, DecisionsError> {
     let file = r.get("seed.json")?;
     let (lines, vs) = across_threads(file, "shard", "channel")?;
     let mut ours = lines;
@@ -327,7 +331,7 @@ pub(crate) fn section_channel(r: &mut Results) -> Result<String, String> {
     ))
 }
 
-pub(crate) fn section_lockfree(r: &mut Results) -> Result<String, String> {
+pub(crate) fn section_lockfree(r: &mut Results) -> Result<String, DecisionsError> {
     let file = r.get("seed.json")?;
     let (mut lines, vs) = across_threads(file, "dashmap", "papaya")?;
     let (more, vs2) = across_threads(file, "shardunit", "papaya")?;

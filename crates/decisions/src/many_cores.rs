@@ -26,6 +26,7 @@ use storelab_results::{Cell, Metric, RunFile};
 use storelab_stats::median;
 use storelab_stats::{UslFit, UslInput, fit_usl_store};
 
+use super::DecisionsError;
 use super::rules::{self, Outcome};
 use super::workloads::{lead, ranking};
 use super::{Results, describe, versus};
@@ -48,14 +49,17 @@ pub(crate) struct MachineDir {
 
 /// Every machine with results: the lab's own first, then each subfolder
 /// that holds run files, by name.
-pub(crate) fn machines(r: &mut Results) -> Result<Vec<MachineDir>, String> {
+pub(crate) fn machines(r: &mut Results) -> Result<Vec<MachineDir>, DecisionsError> {
     let home = r.get("seed.json")?.machine.name();
     let mut out = vec![MachineDir {
         name: home,
         rel: PathBuf::new(),
     }];
     let mut subs: Vec<PathBuf> = std::fs::read_dir(&r.dir)
-        .map_err(|e| format!("{}: {e}", r.dir.display()))?
+        .map_err(|source| DecisionsError::Read {
+            path: r.dir.clone(),
+            source,
+        })?
         .filter_map(|d| d.ok().map(|d| d.path()))
         .filter(|p| p.is_dir() && p.join("seed.json").exists())
         .collect();
@@ -64,10 +68,10 @@ pub(crate) fn machines(r: &mut Results) -> Result<Vec<MachineDir>, String> {
         let rel = PathBuf::from(dir.file_name().unwrap_or_default());
         let name = r.get_rel(&rel.join("seed.json"))?.machine.name();
         if name != rel.to_string_lossy() {
-            return Err(format!(
-                "results/{}/seed.json was measured on '{name}': a machine's files live in results/{name}/",
-                rel.display()
-            ));
+            return Err(DecisionsError::MisplacedMachine {
+                dir: rel,
+                found: name,
+            });
         }
         out.push(MachineDir { name, rel });
     }
@@ -75,7 +79,7 @@ pub(crate) fn machines(r: &mut Results) -> Result<Vec<MachineDir>, String> {
 }
 
 /// The runs of `file` on every machine that has it: (machine, run).
-fn runs_of(r: &mut Results, file: &str) -> Result<Vec<(String, RunFile)>, String> {
+fn runs_of(r: &mut Results, file: &str) -> Result<Vec<(String, RunFile)>, DecisionsError> {
     let mut out = Vec::new();
     for m in machines(r)? {
         let path = m.rel.join(file);
@@ -97,7 +101,7 @@ fn interval(lo_hi: Option<(f64, f64)>, median: f64) -> String {
     }
 }
 
-pub(crate) fn section_machines(r: &mut Results) -> Result<String, String> {
+pub(crate) fn section_machines(r: &mut Results) -> Result<String, DecisionsError> {
     let mut s = String::from(
         "| machine | CPU | cores | threads per core | sockets | NUMA nodes | L2 | L3 | memory | hypervisor | files |\n\
          |---|---|---:|---:|---:|---:|---|---|---|---|---|\n",
@@ -156,7 +160,7 @@ fn over_floor(file: &RunFile, cell: &Cell) -> String {
     }
 }
 
-pub(crate) fn section_leaders(r: &mut Results) -> Result<String, String> {
+pub(crate) fn section_leaders(r: &mut Results) -> Result<String, DecisionsError> {
     let mut s = String::from(
         "| preset | machine, threads | leader | ns/op | over the floor (95%) | next | next over the leader (95%) | lead |\n\
          |---|---|---|---:|---|---|---|---|\n",
@@ -228,7 +232,7 @@ fn usl_columns(file: &RunFile, store: &str) -> String {
     }
 }
 
-pub(crate) fn section_scaling(r: &mut Results) -> Result<String, String> {
+pub(crate) fn section_scaling(r: &mut Results) -> Result<String, DecisionsError> {
     let mut s = String::new();
     for (file, label) in PRESETS {
         let runs = runs_of(r, file)?;
@@ -357,7 +361,7 @@ fn other_name(who: Who) -> &'static str {
     }
 }
 
-pub(crate) fn section_verdicts(r: &mut Results) -> Result<String, String> {
+pub(crate) fn section_verdicts(r: &mut Results) -> Result<String, DecisionsError> {
     let mut s = String::from(
         "| claim | machine, threads | ratio slow/fast (family-wise) | verdict | descriptive 95% |\n|---|---|---|---|---|\n",
     );
@@ -403,7 +407,7 @@ pub(crate) fn section_verdicts(r: &mut Results) -> Result<String, String> {
     Ok(s)
 }
 
-pub(crate) fn section_log(r: &mut Results) -> Result<String, String> {
+pub(crate) fn section_log(r: &mut Results) -> Result<String, DecisionsError> {
     let mut s = String::from(
         "| figure | the log (M4 Pro, 14 cores; 14 goroutines assumed) | per goroutine | here: machine, threads | ns/op | per thread (ns/op x threads) |\n\
          |---|---:|---:|---|---:|---:|\n",
@@ -442,7 +446,7 @@ pub(crate) fn section_log(r: &mut Results) -> Result<String, String> {
 /// on hot reads from its 2-thread one (an upper bound, coherency taken as
 /// 0). A 16-thread run tests the bound: at or below it holds when the whole
 /// descriptive interval of the measured speed-up lies at or under it.
-fn projection_check(r: &mut Results) -> Result<String, String> {
+fn projection_check(r: &mut Results) -> Result<String, DecisionsError> {
     let home = r.get("hot-visit.json")?.clone();
     let mut s = String::from(
         "\n\nThe 2-core projections of hot-read scaling (section *Hot keys*: an upper \
@@ -484,7 +488,7 @@ fn projection_check(r: &mut Results) -> Result<String, String> {
 
 /// Whether any many-core run measured get_all with the pool pinned and
 /// unpinned: the only data that can judge the log's CPU-affinity claims.
-pub(crate) fn section_affinity(r: &mut Results) -> Result<String, String> {
+pub(crate) fn section_affinity(r: &mut Results) -> Result<String, DecisionsError> {
     let mut s = String::new();
     let mut judged = false;
     for (machine, run) in runs_of(r, "bulk.json")? {
@@ -537,7 +541,7 @@ fn fairness_figures(s: &storelab_results::Sample) -> Option<(f64, f64, f64)> {
     Some((old, new, busy / s.wall_ns.max(1) as f64))
 }
 
-pub(crate) fn section_fairness(r: &mut Results) -> Result<String, String> {
+pub(crate) fn section_fairness(r: &mut Results) -> Result<String, DecisionsError> {
     let mut s = String::from(
         "| machine, threads | store | slowest over fastest (before) | slowest over the median of the others (now) | shortest thread busy (of the wall time) | unfair now |\n\
          |---|---|---:|---:|---:|---|\n",
@@ -580,7 +584,7 @@ pub(crate) fn section_fairness(r: &mut Results) -> Result<String, String> {
 
 /// The floor against the fastest stores on the seed workload
 /// (`seed-floor.json`): where the floor is not the fastest, and why.
-pub(crate) fn section_floor(r: &mut Results) -> Result<String, String> {
+pub(crate) fn section_floor(r: &mut Results) -> Result<String, DecisionsError> {
     let file = r.get("seed-floor.json")?.clone();
     let mut s = String::from(
         "| machine, threads | `floor` ns/op | fastest store | its ns/op | floor over it (95%) | read p50: floor, fastest | update p99: floor, fastest |\n\

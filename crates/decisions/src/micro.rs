@@ -9,7 +9,8 @@ use storelab_results::{Cell, Family, Machine, Metric, RunFile, SCHEMA, Sample, S
 use storelab_stats::{Summary, median, summarize};
 use workload::ReadMode;
 
-use crate::{Results, Versus, block, cell, line, ns, versus};
+use crate::DecisionsError;
+use crate::{Results, Versus, block, cell, line, ns, read_json, versus};
 
 /// The log's micro-claims, each as (title, the benchmark that should be
 /// faster, the one it should beat, the claim, the log's figure, what the
@@ -41,14 +42,11 @@ const CLAIMS: [(&str, &str, &str, &str, &str, &str); 3] = [
     ),
 ];
 
-pub(crate) fn section_micro(r: &mut Results) -> Result<String, String> {
+pub(crate) fn section_micro(r: &mut Results) -> Result<String, DecisionsError> {
     let op_ns = fastest_op_ns(r)?;
     let file = r.get("micro.json")?;
     if file.preset.as_deref() != Some(CRITERION_ROUND) {
-        return Err(
-            "micro.json is not made of criterion rounds (one pass per round, merged): run scripts/micro"
-                .into(),
-        );
+        return Err(DecisionsError::NotCriterionRounds);
     }
     let mut out = String::new();
     for (title, a, b, claim, figure, scope) in CLAIMS {
@@ -77,7 +75,7 @@ pub(crate) fn section_micro(r: &mut Results) -> Result<String, String> {
 
 /// A store operation's cost on 1M tasks, to weigh the savings: the
 /// fastest median at 1 thread of the seed run, limits aside.
-fn fastest_op_ns(r: &mut Results) -> Result<f64, String> {
+fn fastest_op_ns(r: &mut Results) -> Result<f64, DecisionsError> {
     let seed = r.get("seed.json")?;
     let limits = seed.limits();
     Ok(seed
@@ -124,17 +122,14 @@ fn criterion_cell(
     name: String,
     elements: f64,
     one_sample: bool,
-) -> Result<(Cell, StoreInfo), String> {
+) -> Result<(Cell, StoreInfo), DecisionsError> {
     #[derive(serde::Deserialize)]
     struct Saved {
         iters: Vec<f64>,
         times: Vec<f64>,
     }
     let path = group_dir.join(&name).join("new/sample.json");
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let saved: Saved =
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let saved: Saved = read_json(&path)?;
     let samples = saved
         .iters
         .iter()
@@ -205,11 +200,13 @@ pub fn import_criterion(
     group_dir: &Path,
     elements: f64,
     one_sample: bool,
-) -> Result<RunFile, String> {
+) -> Result<RunFile, DecisionsError> {
     let mut cells = Vec::new();
     let mut stores = Vec::new();
-    let entries = std::fs::read_dir(group_dir)
-        .map_err(|e| format!("cannot read {}: {e}", group_dir.display()))?;
+    let entries = std::fs::read_dir(group_dir).map_err(|source| DecisionsError::Read {
+        path: group_dir.to_owned(),
+        source,
+    })?;
     let mut names: Vec<String> = entries
         .flatten()
         .filter(|e| e.path().join("new/sample.json").exists())
@@ -217,10 +214,9 @@ pub fn import_criterion(
         .collect();
     names.sort();
     if names.is_empty() {
-        return Err(format!(
-            "no criterion samples under {}: run the benchmarks first",
-            group_dir.display()
-        ));
+        return Err(DecisionsError::NoCriterionSamples {
+            dir: group_dir.to_owned(),
+        });
     }
     for name in names {
         let (cell, info) = criterion_cell(group_dir, name, elements, one_sample)?;

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use serde::Deserialize;
 
+use crate::DecisionsError;
 use crate::{Results, read_json};
 
 /// The parts of `results/mutants.json` (schema `storelab-mutants/2`) the
@@ -61,12 +62,14 @@ fn is_equivalent(why: &str) -> bool {
 }
 
 /// The table and the score line.
-pub(crate) fn render(f: &MutantsFile) -> Result<String, String> {
+pub(crate) fn render(f: &MutantsFile) -> Result<String, DecisionsError> {
     if f.schema != "storelab-mutants/2" {
-        return Err(format!(
-            "results/mutants.json has schema {}, want storelab-mutants/2: run SUMMARIZE_ONLY=1 scripts/mutants",
-            f.schema
-        ));
+        return Err(DecisionsError::Schema {
+            file: "results/mutants.json",
+            found: f.schema.clone(),
+            want: "storelab-mutants/2",
+            fix: "SUMMARIZE_ONLY=1 scripts/mutants",
+        });
     }
     let mut s = format!(
         "`results/mutants.json` (cargo-mutants 27.1.0 at {}, {}). Each viable mutant is in exactly one of the last five columns; a racy kill not caught in all its repeats (flaky) or not repeated counts as not caught.\n\n| crate | viable mutants | caught in the run | racy kills caught every time of their repeats | caught in every run | flaky or unrepeated | killed by tests added since | equivalent or not compiled | open |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
@@ -114,7 +117,7 @@ pub(crate) fn render(f: &MutantsFile) -> Result<String, String> {
 }
 
 /// The conformance suite's mutation score (`results/mutants.json`).
-pub(crate) fn section_mutants(r: &mut Results) -> Result<String, String> {
+pub(crate) fn section_mutants(r: &mut Results) -> Result<String, DecisionsError> {
     render(&read_json(&r.dir.join("mutants.json"))?)
 }
 
@@ -148,6 +151,10 @@ mod tests {
     #[test]
     fn an_old_schema_is_refused_with_the_command_to_fix_it() {
         let err = render(&file("storelab-mutants/1")).expect_err("refused");
-        assert!(err.contains("SUMMARIZE_ONLY=1 scripts/mutants"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("want storelab-mutants/2: run SUMMARIZE_ONLY=1 scripts/mutants"),
+            "{err}"
+        );
     }
 }

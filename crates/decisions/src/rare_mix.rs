@@ -12,6 +12,7 @@ use std::fmt::Write as _;
 use storelab_results::{Metric, RunFile};
 use storelab_stats::summarize;
 
+use super::DecisionsError;
 use super::Results;
 
 /// The bound on a 95% interval's half-width, in percent.
@@ -36,7 +37,7 @@ pub(crate) fn within_bound(widths: &[(String, f64)], bound: f64) -> (bool, Vec<S
     (over.is_empty(), over)
 }
 
-pub(crate) fn section(r: &mut Results) -> Result<String, String> {
+pub(crate) fn section(r: &mut Results) -> Result<String, DecisionsError> {
     let draws = r.get("rare-get-all-draws.json")?.clone();
     let deck = r.get("rare-get-all-deck.json")?.clone();
     let mut s = format!(

@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 
 use storelab_stats::median;
 
-use crate::Results;
+use crate::DecisionsError;
+use crate::{Results, read_json};
 
 /// Whether a soak series grew: the median of its last third against the
 /// median of its first third, minute 1 (warm-up) left out. A single spike
@@ -23,12 +24,8 @@ pub fn soak_grew(series: &[f64], tolerance: f64) -> Option<bool> {
 
 /// The soak run (scripts/soak): RSS and read p99 per minute per store, and
 /// whether either grew.
-pub(crate) fn section_soak(r: &mut Results) -> Result<String, String> {
-    let path = r.dir.join("soak.json");
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let soak: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+pub(crate) fn section_soak(r: &mut Results) -> Result<String, DecisionsError> {
+    let soak: serde_json::Value = read_json(&r.dir.join("soak.json"))?;
     let rate = soak["rate"].as_f64().unwrap_or(f64::NAN);
     let minutes = soak["minutes"].as_u64().unwrap_or(0);
     let mut s = format!(
@@ -40,9 +37,15 @@ pub(crate) fn section_soak(r: &mut Results) -> Result<String, String> {
     );
     let stores = soak["stores"]
         .as_object()
-        .ok_or("soak.json has no stores")?;
+        .ok_or_else(|| DecisionsError::Missing {
+            file: "soak.json".into(),
+            what: "stores".into(),
+        })?;
     for (name, rows) in stores {
-        let rows = rows.as_array().ok_or("a store's minutes are not a list")?;
+        let rows = rows.as_array().ok_or(DecisionsError::Malformed {
+            file: "soak.json",
+            what: "a store's minutes are not a list",
+        })?;
         let col = |k: &str| -> Vec<f64> { rows.iter().filter_map(|r| r[k].as_f64()).collect() };
         let (rss, p99) = (col("rss_kib"), col("read_p99_ns"));
         let requests = col("requests");

@@ -6,9 +6,10 @@ use std::fmt::Write as _;
 
 use storelab_render::table::{run_header, run_table};
 
+use crate::DecisionsError;
 use crate::Results;
 
-pub(crate) fn section_machine(r: &mut Results) -> Result<String, String> {
+pub(crate) fn section_machine(r: &mut Results) -> Result<String, DecisionsError> {
     let mut s = String::from("| result file | machine | date | command |\n|---|---|---|---|\n");
     for f in [
         "seed.json",
@@ -49,7 +50,7 @@ pub(crate) fn section_machine(r: &mut Results) -> Result<String, String> {
     Ok(s)
 }
 
-pub(crate) fn section_readme_output(r: &mut Results) -> Result<String, String> {
+pub(crate) fn section_readme_output(r: &mut Results) -> Result<String, DecisionsError> {
     let file = r.get("seed.json")?;
     Ok(format!(
         "```text\n{}\n{}\n{}```",
@@ -59,7 +60,7 @@ pub(crate) fn section_readme_output(r: &mut Results) -> Result<String, String> {
     ))
 }
 
-pub(crate) fn section_seed_table(r: &mut Results) -> Result<String, String> {
+pub(crate) fn section_seed_table(r: &mut Results) -> Result<String, DecisionsError> {
     let file = r.get("seed.json")?;
     Ok(format!(
         "{}\n{}",

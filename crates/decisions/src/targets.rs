@@ -6,12 +6,13 @@ use storelab_render::table::duration_ns;
 use storelab_results::Metric;
 use storelab_stats::summarize;
 
+use crate::DecisionsError;
 use crate::rules::{self, Outcome};
 use crate::{
     Results, across_threads, block, cell, command, judge, line, ns, on_home, threads_of, versus,
 };
 
-pub(crate) fn section_target_mixed(r: &mut Results) -> Result<String, String> {
+pub(crate) fn section_target_mixed(r: &mut Results) -> Result<String, DecisionsError> {
     let file = r.get("seed.json")?;
     let t = *threads_of(file).last().unwrap_or(&1);
     let mut lines = Vec::new();
@@ -46,13 +47,16 @@ pub(crate) fn section_target_mixed(r: &mut Results) -> Result<String, String> {
     ))
 }
 
-pub(crate) fn section_target_get_all(r: &mut Results) -> Result<String, String> {
+pub(crate) fn section_target_get_all(r: &mut Results) -> Result<String, DecisionsError> {
     let file = r.get("bulk.json")?;
     let mut lines = Vec::new();
     let walks = file
         .store("dense")
         .and_then(|s| s.walk_ns.as_ref())
-        .ok_or("bulk.json has no walk floor for dense")?;
+        .ok_or_else(|| DecisionsError::Missing {
+            file: "bulk.json".into(),
+            what: "walk floor for dense".into(),
+        })?;
     let floor_s = summarize(walks, 0.95);
     let floor = floor_s.median;
     let mut outcome = Outcome::Untestable("no 1-thread cell".into());
@@ -92,7 +96,7 @@ pub(crate) fn section_target_get_all(r: &mut Results) -> Result<String, String> 
     ))
 }
 
-pub(crate) fn section_target_actor(r: &mut Results) -> Result<String, String> {
+pub(crate) fn section_target_actor(r: &mut Results) -> Result<String, DecisionsError> {
     let file = r.get("seed.json")?;
     let (lines, vs) = across_threads(file, "actor", "channel")?;
     let mut ours = lines;

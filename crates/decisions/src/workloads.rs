@@ -13,8 +13,9 @@ use storelab_results::{Cell, Family, Metric, RunFile};
 use storelab_stats::median;
 use storelab_stats::paired::PairedRatio;
 
+use super::DecisionsError;
 use super::rules::{self, Outcome};
-use super::{Results, command, describe};
+use super::{Results, command, describe, read_json};
 
 /// A cell that may be ranked: a store that is not a limit, with a
 /// repetition long enough to hold its mix's rarest operation.
@@ -212,14 +213,14 @@ fn family(files: &[(&str, RunFile)]) -> String {
 fn load(
     r: &mut Results,
     names: &[(&'static str, &'static str)],
-) -> Result<Vec<(&'static str, RunFile)>, String> {
+) -> Result<Vec<(&'static str, RunFile)>, DecisionsError> {
     names
         .iter()
         .map(|(label, file)| Ok((*label, r.get(file)?.clone())))
         .collect()
 }
 
-pub(crate) fn section_ycsb(r: &mut Results) -> Result<String, String> {
+pub(crate) fn section_ycsb(r: &mut Results) -> Result<String, DecisionsError> {
     let files = load(
         r,
         &[
@@ -233,7 +234,7 @@ pub(crate) fn section_ycsb(r: &mut Results) -> Result<String, String> {
     Ok(family(&files))
 }
 
-pub(crate) fn section_cmb(r: &mut Results) -> Result<String, String> {
+pub(crate) fn section_cmb(r: &mut Results) -> Result<String, DecisionsError> {
     let files = load(
         r,
         &[
@@ -247,7 +248,7 @@ pub(crate) fn section_cmb(r: &mut Results) -> Result<String, String> {
 
 /// The write-heavy mix over the live key space: the family table, and the
 /// misses each cell saw (per million operations).
-pub(crate) fn section_write_heavy(r: &mut Results) -> Result<String, String> {
+pub(crate) fn section_write_heavy(r: &mut Results) -> Result<String, DecisionsError> {
     let files = load(r, &[("write-heavy", "write-heavy.json")])?;
     let file = &files[0].1;
     let mut s = family(&files);
@@ -327,7 +328,7 @@ fn lat(cell: &Cell, op: &str, q: impl Fn(&storelab_results::Latency) -> u64) -> 
 /// Growth from empty: ns/op per create, the create latency tail (every
 /// create timed, in one untimed pass on a fresh store), and the memory
 /// phase's heap per task and peak.
-pub(crate) fn section_growth(r: &mut Results) -> Result<String, String> {
+pub(crate) fn section_growth(r: &mut Results) -> Result<String, DecisionsError> {
     let file = r.get("growth.json")?.clone();
     let mut s = String::from(
         "| store | thr | ns/create | over the fastest | create p50 | p99 | p99.9 | max | heap B/task, grown | peak B/task |\n\
@@ -383,7 +384,7 @@ pub(crate) fn section_growth(r: &mut Results) -> Result<String, String> {
 /// The memory phase of the live-key runs: heap per live task after the
 /// prefill, after churning as many tasks again, what stays held after the
 /// deletes stop, and the peak.
-pub(crate) fn section_memory(r: &mut Results) -> Result<String, String> {
+pub(crate) fn section_memory(r: &mut Results) -> Result<String, DecisionsError> {
     let files = load(
         r,
         &[
@@ -465,13 +466,12 @@ impl Sweeps {
 /// The HTTP rate sweep (scripts/http-sweep): per store, the knee of each
 /// round, and the latency at the last passing step, corrected (from each
 /// request's due time) and uncorrected (from its send time).
-pub(crate) fn section_http_sweep(r: &mut Results) -> Result<String, String> {
-    let path = r.dir.join("http-sweep.json");
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let all: Sweeps =
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    let first = all.sweeps.first().ok_or("http-sweep.json holds no sweep")?;
+pub(crate) fn section_http_sweep(r: &mut Results) -> Result<String, DecisionsError> {
+    let all: Sweeps = read_json(&r.dir.join("http-sweep.json"))?;
+    let first = all.sweeps.first().ok_or_else(|| DecisionsError::Missing {
+        file: "http-sweep.json".into(),
+        what: "sweep".into(),
+    })?;
     let names = all.by_knee();
     let mut s = format!(
         "Open loop, {} connections, {} s per step, {}, rates from {:.0} req/s up by 25% per \

@@ -19,6 +19,10 @@ use serde::{Deserialize, Serialize};
 
 use storelab_render::Table;
 
+mod error;
+
+pub use error::GateError;
+
 /// Baseline file schema.
 pub const GATE_SCHEMA: &str = "storelab.gate/v1";
 
@@ -43,36 +47,39 @@ pub struct GateFile {
 }
 
 /// Reads every `summary.json` under `dir`.
-pub fn collect(dir: &Path, rustc: &str, valgrind: &str) -> Result<GateFile, String> {
+pub fn collect(dir: &Path, rustc: &str, valgrind: &str) -> Result<GateFile, GateError> {
     let mut files = Vec::new();
     find_summaries(dir, &mut files)?;
     if files.is_empty() {
-        return Err(format!(
-            "no gungraun summary.json under {}: run the benchmarks with --save-summary=json first (scripts/gate does)",
-            dir.display()
-        ));
+        return Err(GateError::NoSummaries {
+            dir: dir.to_owned(),
+        });
     }
     let mut counts = BTreeMap::new();
     for path in files {
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let v: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| format!("{} is not JSON: {e}", path.display()))?;
+        let text = std::fs::read_to_string(&path).map_err(|source| GateError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let v: serde_json::Value =
+            serde_json::from_str(&text).map_err(|source| GateError::NotJson {
+                path: path.clone(),
+                source,
+            })?;
         let name = format!(
             "{}/{}",
             v["group"].as_str().unwrap_or("?"),
             v["function_name"].as_str().unwrap_or("?")
         );
-        let metric = |tool: &str, key: &str| -> Result<u64, String> {
+        let metric = |tool: &'static str, key: &'static str| -> Result<u64, GateError> {
             v["profiles"]
                 .as_array()
                 .and_then(|ps| ps.iter().find(|p| p["tool"] == tool))
                 .and_then(|p| p["data"]["total"]["metrics"][key]["values"]["new"].as_u64())
-                .ok_or_else(|| {
-                    format!(
-                        "{}: no {tool} {key} count (was DHAT enabled?)",
-                        path.display()
-                    )
+                .ok_or_else(|| GateError::MissingCount {
+                    path: path.clone(),
+                    tool,
+                    key,
                 })
         };
         counts.insert(
@@ -92,9 +99,11 @@ pub fn collect(dir: &Path, rustc: &str, valgrind: &str) -> Result<GateFile, Stri
     })
 }
 
-fn find_summaries(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> Result<(), String> {
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+fn find_summaries(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> Result<(), GateError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| GateError::Read {
+        path: dir.to_owned(),
+        source,
+    })?;
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
@@ -108,24 +117,31 @@ fn find_summaries(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> Result<(), S
 
 impl GateFile {
     /// Reads and checks a baseline.
-    pub fn read(path: &Path) -> Result<GateFile, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let file: GateFile = serde_json::from_str(&text)
-            .map_err(|e| format!("{} is not a gate baseline: {e}", path.display()))?;
+    pub fn read(path: &Path) -> Result<GateFile, GateError> {
+        let text = std::fs::read_to_string(path).map_err(|source| GateError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let file: GateFile =
+            serde_json::from_str(&text).map_err(|source| GateError::NotABaseline {
+                path: path.to_owned(),
+                source,
+            })?;
         if file.schema != GATE_SCHEMA {
-            return Err(format!(
-                "{} has schema '{}'; expected '{GATE_SCHEMA}'",
-                path.display(),
-                file.schema
-            ));
+            return Err(GateError::Schema {
+                path: path.to_owned(),
+                found: file.schema,
+            });
         }
         Ok(file)
     }
 
-    pub fn write(&self, path: &Path) -> Result<(), String> {
-        let json = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;
-        storelab_results::write_file(path, (json + "\n").as_bytes())
+    pub fn write(&self, path: &Path) -> Result<(), GateError> {
+        let json = serde_json::to_string_pretty(self).map_err(GateError::Encode)?;
+        Ok(storelab_results::write_file(
+            path,
+            (json + "\n").as_bytes(),
+        )?)
     }
 }
 
@@ -145,13 +161,12 @@ pub fn check(
     baseline: &GateFile,
     current: &GateFile,
     tolerance_pct: f64,
-) -> Result<Vec<Verdict>, String> {
+) -> Result<Vec<Verdict>, GateError> {
     if baseline.rustc != current.rustc {
-        return Err(format!(
-            "the baseline was counted with {}, this run with {}: counts from different compilers are not comparable; \
-             re-bless the baseline (scripts/bless) on this toolchain",
-            baseline.rustc, current.rustc
-        ));
+        return Err(GateError::OtherCompiler {
+            baseline: baseline.rustc.clone(),
+            current: current.rustc.clone(),
+        });
     }
     let mut names: Vec<&String> = baseline
         .counts
@@ -302,6 +317,6 @@ mod tests {
     #[test]
     fn another_compiler_is_refused() {
         let err = check(&file("rustc 1", &[]), &file("rustc 2", &[]), 2.0).expect_err("refused");
-        assert!(err.contains("re-bless"), "{err}");
+        assert!(err.to_string().contains("re-bless"), "{err}");
     }
 }

@@ -20,7 +20,10 @@
 //! `DELETE`, get_all `GET /tasks?limit=100`). A run is bounded in time,
 //! connections and rate, and only aims at loopback addresses.
 
+mod error;
 pub mod sweep;
+
+pub use error::LoadError;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
@@ -51,15 +54,17 @@ pub struct LoadPlan {
 }
 
 /// Parses `http://HOST:PORT[/]` and refuses any host that is not loopback.
-pub fn loopback_addr(url: &str) -> Result<SocketAddr, String> {
+pub fn loopback_addr(url: &str) -> Result<SocketAddr, LoadError> {
     let rest = url
         .strip_prefix("http://")
-        .ok_or_else(|| format!("'{url}' is not an http:// URL"))?;
+        .ok_or_else(|| LoadError::NotHttp {
+            url: url.to_owned(),
+        })?;
     let hostport = rest.trim_end_matches('/');
     if hostport.contains('/') {
-        return Err(format!(
-            "'{url}': give the server's base URL, without a path"
-        ));
+        return Err(LoadError::HasPath {
+            url: url.to_owned(),
+        });
     }
     let has_port = hostport.rsplit_once(':').is_some_and(|(h, p)| {
         !p.is_empty()
@@ -73,12 +78,15 @@ pub fn loopback_addr(url: &str) -> Result<SocketAddr, String> {
     };
     let mut addrs: Vec<SocketAddr> = with_port
         .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve '{hostport}': {e}"))?
+        .map_err(|source| LoadError::Resolve {
+            host: hostport.to_owned(),
+            source,
+        })?
         .collect();
     if addrs.is_empty() || addrs.iter().any(|a| !is_loopback(a.ip())) {
-        return Err(format!(
-            "'{hostport}' is not a loopback address: storelab load only targets 127.0.0.0/8, ::1 or localhost"
-        ));
+        return Err(LoadError::NotLoopback {
+            host: hostport.to_owned(),
+        });
     }
     // IPv4 first, as `storelab serve --addr localhost:PORT` binds.
     addrs.sort_by_key(|a| !a.is_ipv4());
@@ -101,12 +109,14 @@ pub struct Conn {
 }
 
 impl Conn {
-    pub fn open(addr: SocketAddr) -> Result<Conn, String> {
+    pub fn open(addr: SocketAddr) -> Result<Conn, LoadError> {
         let stream =
-            TcpStream::connect(addr).map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+            TcpStream::connect(addr).map_err(|source| LoadError::Connect { addr, source })?;
         let _ = stream.set_nodelay(true);
         let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-        let writer = stream.try_clone().map_err(|e| e.to_string())?;
+        let writer = stream
+            .try_clone()
+            .map_err(|source| LoadError::Socket { addr, source })?;
         Ok(Conn {
             addr,
             reader: BufReader::new(stream),
@@ -122,7 +132,18 @@ impl Conn {
     /// PUT, DELETE, OPTIONS: RFC 9110, section 9.2.2) is sent once more; a
     /// POST or PATCH is not, since the server may have applied it (a
     /// retried create would create twice): its failure is returned.
-    pub fn call(&mut self, method: &str, path: &str, body: &str) -> Result<(u16, Vec<u8>), String> {
+    pub fn call(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: &str,
+    ) -> Result<(u16, Vec<u8>), LoadError> {
+        let failed = |retried: bool, source: std::io::Error| LoadError::Request {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            retried,
+            source,
+        };
         match self.try_call(method, path, body) {
             Ok(r) => Ok(r),
             Err(e) => {
@@ -131,11 +152,11 @@ impl Conn {
                     if let Ok(fresh) = reopened {
                         *self = fresh;
                     }
-                    return Err(format!("{method} {path}: {e} (not retried)"));
+                    return Err(failed(false, e));
                 }
                 *self = reopened?;
                 self.try_call(method, path, body)
-                    .map_err(|e| format!("{method} {path}: {e}"))
+                    .map_err(|e| failed(true, e))
             }
         }
     }
@@ -213,12 +234,12 @@ pub fn idempotent(method: &str) -> bool {
 }
 
 /// Asks the server which store it runs and how many tasks it holds.
-pub fn health(addr: SocketAddr) -> Result<(String, u64), String> {
+pub fn health(addr: SocketAddr) -> Result<(String, u64), LoadError> {
     let (status, body) = Conn::open(addr)?.call("GET", "/healthz", "")?;
     let v: serde_json::Value = serde_json::from_slice(&body)
         .ok()
         .filter(|_| status == 200)
-        .ok_or("GET /healthz did not answer JSON: is this a storelab server?")?;
+        .ok_or(LoadError::NotAStorelabServer)?;
     Ok((
         v["store"].as_str().unwrap_or("unknown").to_owned(),
         v["tasks"].as_u64().unwrap_or(0),
@@ -267,7 +288,7 @@ fn connection(
     stream: &Stream,
     index: usize,
     start: Instant,
-) -> Result<Seen, String> {
+) -> Result<Seen, LoadError> {
     let mut conn = Conn::open(plan.addr)?;
     let now = Instant::now();
     if start > now {
@@ -382,7 +403,7 @@ pub struct LoadOutcome {
 }
 
 /// Runs the plan against a live server.
-pub fn run(plan: LoadPlan) -> Result<LoadOutcome, String> {
+pub fn run(plan: LoadPlan) -> Result<LoadOutcome, LoadError> {
     let (store, _) = health(plan.addr)?;
     let per_conn = match plan.rate {
         Some(rate) => {
@@ -417,7 +438,7 @@ pub fn run(plan: LoadPlan) -> Result<LoadOutcome, String> {
 
 /// Opens every connection on its own thread, all starting together, and
 /// collects what each saw.
-fn drive_connections(plan: &LoadPlan, streams: &[Stream]) -> Result<Vec<Seen>, String> {
+fn drive_connections(plan: &LoadPlan, streams: &[Stream]) -> Result<Vec<Seen>, LoadError> {
     // Every connection opens before the clock starts; 200 ms is ample on
     // loopback, and a connection that is later still is charged for it.
     let start = Instant::now() + Duration::from_millis(200);
@@ -434,11 +455,11 @@ fn drive_connections(plan: &LoadPlan, streams: &[Stream]) -> Result<Vec<Seen>, S
         handles
             .into_iter()
             .map(|h| {
-                h.map_err(|e| format!("cannot start a connection thread: {e}"))?
+                h.map_err(LoadError::Thread)?
                     .join()
                     .unwrap_or_else(|p| std::panic::resume_unwind(p))
             })
-            .collect::<Result<_, String>>()
+            .collect::<Result<_, LoadError>>()
     })
 }
 
@@ -598,8 +619,8 @@ mod tests {
     #[test]
     fn only_loopback_is_accepted() {
         assert_eq!(
-            loopback_addr("http://127.0.0.1:8080"),
-            Ok("127.0.0.1:8080".parse().expect("addr"))
+            loopback_addr("http://127.0.0.1:8080").ok(),
+            Some("127.0.0.1:8080".parse().expect("addr"))
         );
         assert!(loopback_addr("http://localhost:8080/").is_ok());
         assert!(loopback_addr("http://[::1]:9000").is_ok());

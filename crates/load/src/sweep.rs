@@ -16,7 +16,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use storelab_results::Machine;
 
-use crate::{LoadPlan, Quantiles, run};
+use crate::{LoadError, LoadPlan, Quantiles, run};
 
 /// A step passes when all of these hold.
 pub const MIN_ACHIEVED: f64 = 0.95;
@@ -105,9 +105,9 @@ pub fn knee(steps: &[Step]) -> Option<f64> {
 }
 
 /// Runs the sweep against a live server.
-pub fn sweep(plan: &SweepPlan) -> Result<Sweep, String> {
+pub fn sweep(plan: &SweepPlan) -> Result<Sweep, LoadError> {
     if !(plan.factor > 1.0 && plan.start > 0.0 && plan.start <= plan.max_rate) {
-        return Err("a sweep needs 0 < start <= max rate and a factor above 1".into());
+        return Err(LoadError::BadSweep);
     }
     let target = plan.target_p99.as_nanos() as u64;
     let mut steps = Vec::new();

@@ -107,7 +107,8 @@ fn refuses_what_is_not_a_loopback_server() {
     // A loopback port with nothing listening: a clear error, not a hang.
     let err =
         load::health("127.0.0.1:1".parse().expect("addr")).expect_err("nothing listens on port 1");
-    assert!(err.contains("cannot connect"), "{err}");
+    assert!(matches!(err, load::LoadError::Connect { .. }), "{err}");
+    assert!(err.to_string().contains("cannot connect"), "{err}");
 }
 
 #[test]

@@ -263,7 +263,7 @@ fn chart<'a, 'b>(
     area: &'a DrawingArea<SVGBackend<'b>, Shift>,
     s: &Scaling,
     title: &str,
-) -> Result<ScalingChart<'a, 'b>, String> {
+) -> Result<ScalingChart<'a, 'b>, crate::RenderError> {
     let t_lo = s.threads.first().copied().unwrap_or(1).max(1) as f64;
     let t_hi = s.threads.last().copied().unwrap_or(1).max(1) as f64;
     let (lo, hi) = y_bounds(s);
@@ -471,7 +471,7 @@ fn legend_panel(side: &DrawingArea<SVGBackend<'_>, Shift>, s: &Scaling) -> PlotR
         }
         y += 40;
     }
-    captions_text(side, &captions(s), (x, y + 16))
+    captions_text(side, &captions(s), (x, y + 16), 46)
 }
 
 /// A legend entry's sample, 30 pixels wide from `(x, y)`: the band's
@@ -511,16 +511,18 @@ fn legend_sample(
         .map_err(plot_err)
 }
 
-/// Captions, wrapped to the panel's width, from `at` down.
-fn captions_text(
+/// Captions, wrapped to `width` characters (the panel's width), from `at`
+/// down.
+pub(crate) fn captions_text(
     side: &DrawingArea<SVGBackend<'_>, Shift>,
     captions: &[String],
     at: (i32, i32),
+    width: usize,
 ) -> PlotResult {
     let font = ("sans-serif", 16).into_font().color(&RGBColor(60, 60, 60));
     let (x, mut y) = at;
     for caption in captions {
-        for line in wrap(caption, 46) {
+        for line in wrap(caption, width) {
             side.draw(&Text::new(line, (x, y), font.clone()))
                 .map_err(plot_err)?;
             y += 15;

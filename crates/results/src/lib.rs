@@ -2,16 +2,22 @@
 //!
 //! Versioned by [`SCHEMA`]; documented in `results/README.md`. `compare`,
 //! `report` and the scripts that write DECISIONS.md read only this.
+//! The soak run's file (`results/soak.json`) has a schema of its own,
+//! [`soak::SOAK_SCHEMA`].
 
 use std::io::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+mod error;
 pub mod fixture;
 pub mod machine;
+pub mod soak;
 
+pub use error::ResultsError;
 pub use machine::Machine;
+pub use soak::SoakFile;
 use workload::{ReadMode, Workload};
 
 /// The schema identifier of run files this version writes and reads.
@@ -383,28 +389,34 @@ impl RunFile {
     }
 
     /// Reads and checks a run file.
-    pub fn read(path: &Path) -> Result<RunFile, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let value: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| format!("{} is not JSON: {e}", path.display()))?;
+    pub fn read(path: &Path) -> Result<RunFile, ResultsError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ResultsError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let value: serde_json::Value =
+            serde_json::from_str(&text).map_err(|source| ResultsError::NotJson {
+                path: path.to_owned(),
+                source,
+            })?;
         match value.get("schema").and_then(|s| s.as_str()) {
             Some(SCHEMA) => {}
             Some(other) => {
-                return Err(format!(
-                    "{} has schema '{other}'; this storelab reads '{SCHEMA}'",
-                    path.display()
-                ));
+                return Err(ResultsError::Schema {
+                    path: path.to_owned(),
+                    found: other.to_owned(),
+                });
             }
             None => {
-                return Err(format!(
-                    "{} is not a storelab run file (no schema field)",
-                    path.display()
-                ));
+                return Err(ResultsError::NoSchema {
+                    path: path.to_owned(),
+                });
             }
         }
-        serde_json::from_value(value)
-            .map_err(|e| format!("{} does not match schema {SCHEMA}: {e}", path.display()))
+        serde_json::from_value(value).map_err(|source| ResultsError::Mismatch {
+            path: path.to_owned(),
+            source,
+        })
     }
 
     /// Joins runs of the same work (for example one `storelab load` per
@@ -417,9 +429,9 @@ impl RunFile {
     /// store is rep k, so reps pair by round). Latency percentiles and
     /// misses are kept from the first run of each cell; per-run figures
     /// live in each sample's `http`.
-    pub fn merge_reps(files: Vec<RunFile>) -> Result<RunFile, String> {
+    pub fn merge_reps(files: Vec<RunFile>) -> Result<RunFile, ResultsError> {
         let mut files = files.into_iter();
-        let mut out = files.next().ok_or("nothing to merge")?;
+        let mut out = files.next().ok_or(ResultsError::NothingToMerge)?;
         let mut runs = 1usize;
         for f in files {
             check_same_work(&out, &f)?;
@@ -455,17 +467,17 @@ impl RunFile {
         Ok(out)
     }
 
-    pub fn merge(files: Vec<RunFile>) -> Result<RunFile, String> {
+    pub fn merge(files: Vec<RunFile>) -> Result<RunFile, ResultsError> {
         let mut files = files.into_iter();
-        let mut out = files.next().ok_or("nothing to merge")?;
+        let mut out = files.next().ok_or(ResultsError::NothingToMerge)?;
         for f in files {
             check_same_work(&out, &f)?;
             for c in f.cells {
                 if out.cell(&c.store, c.threads).is_some() {
-                    return Err(format!(
-                        "{} x{} appears in two of the merged runs",
-                        c.store, c.threads
-                    ));
+                    return Err(ResultsError::DuplicateCell {
+                        store: c.store,
+                        threads: c.threads,
+                    });
                 }
                 out.cells.push(c);
             }
@@ -480,9 +492,8 @@ impl RunFile {
     }
 
     /// Writes the JSON file and a CSV of every sample beside it.
-    pub fn write(&self, path: &Path) -> Result<(), String> {
-        let json = serde_json::to_string_pretty(self)
-            .map_err(|e| format!("cannot encode results: {e}"))?;
+    pub fn write(&self, path: &Path) -> Result<(), ResultsError> {
+        let json = serde_json::to_string_pretty(self).map_err(ResultsError::Encode)?;
         write_file(path, (json + "\n").as_bytes())?;
         let csv_path = path.with_extension("csv");
         let mut csv = Vec::new();
@@ -514,23 +525,28 @@ impl RunFile {
 /// Writes `bytes` to `path` whole or not at all: into a temporary file beside
 /// it, then renamed over it, so a failure never leaves an empty or partial
 /// file behind. Creates the parent directories.
-pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), ResultsError> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
     if let Some(dir) = dir {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(|source| ResultsError::CreateDir {
+            dir: dir.to_owned(),
+            source,
+        })?;
     }
-    let name = path
-        .file_name()
-        .ok_or_else(|| format!("{} names no file", path.display()))?;
+    let name = path.file_name().ok_or_else(|| ResultsError::NoFileName {
+        path: path.to_owned(),
+    })?;
     let mut tmp_name = std::ffi::OsString::from(".");
     tmp_name.push(name);
     tmp_name.push(format!(".{}.tmp", std::process::id()));
     let tmp = path.with_file_name(tmp_name);
     let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
-    result.map_err(|e| {
+    result.map_err(|source| {
         let _ = std::fs::remove_file(&tmp);
-        format!("cannot write {}: {e}", path.display())
+        ResultsError::Write {
+            path: path.to_owned(),
+            source,
+        }
     })
 }
 
@@ -538,9 +554,11 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
 /// and without creating anything: the nearest existing ancestor directory must
 /// accept a new file (probed with a file that is removed at once), and `path`
 /// must not be a directory.
-pub fn check_writable(path: &Path) -> Result<(), String> {
+pub fn check_writable(path: &Path) -> Result<(), ResultsError> {
     if path.is_dir() {
-        return Err(format!("{} is a directory, not a file", path.display()));
+        return Err(ResultsError::IsDirectory {
+            path: path.to_owned(),
+        });
     }
     let mut dir = path
         .parent()
@@ -553,26 +571,23 @@ pub fn check_writable(path: &Path) -> Result<(), String> {
             .unwrap_or(Path::new("."));
     }
     if !dir.is_dir() {
-        return Err(format!(
-            "cannot write {}: {} is not a directory",
-            path.display(),
-            dir.display()
-        ));
+        return Err(ResultsError::ParentNotDirectory {
+            path: path.to_owned(),
+            dir: dir.to_owned(),
+        });
     }
     let probe = dir.join(format!(".storelab-probe-{}", std::process::id()));
     std::fs::File::create(&probe)
         .and_then(|_| std::fs::remove_file(&probe))
-        .map_err(|e| {
-            format!(
-                "cannot write {}: {e} (in {})",
-                path.display(),
-                dir.display()
-            )
+        .map_err(|source| ResultsError::NotWritable {
+            path: path.to_owned(),
+            dir: dir.to_owned(),
+            source,
         })
 }
 
 /// Refuses to compare runs of different work: the table would mislead.
-pub fn check_same_work(old: &RunFile, new: &RunFile) -> Result<(), String> {
+pub fn check_same_work(old: &RunFile, new: &RunFile) -> Result<(), ResultsError> {
     let (a, b) = (&old.workload, &new.workload);
     let mut diffs = Vec::new();
     if a.keys != b.keys {
@@ -596,10 +611,7 @@ pub fn check_same_work(old: &RunFile, new: &RunFile) -> Result<(), String> {
     if diffs.is_empty() {
         Ok(())
     } else {
-        Err(format!(
-            "the two runs measured different work ({}); compare runs of the same workload",
-            diffs.join(", ")
-        ))
+        Err(ResultsError::DifferentWork { differences: diffs })
     }
 }
 

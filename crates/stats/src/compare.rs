@@ -35,6 +35,8 @@
 
 use storelab_results::{Cell, Metric, RunFile, check_same_work};
 
+pub use crate::error::CompareError;
+use crate::error::NotNormalized;
 use crate::paired::pair_by_round;
 use crate::{Significance, Summary, mann_whitney, summarize};
 
@@ -134,7 +136,7 @@ pub fn compare(
     metric: Metric,
     alpha: f64,
     allow_missing: bool,
-) -> Result<Comparison, String> {
+) -> Result<Comparison, CompareError> {
     compare_values(old, new, metric, alpha, allow_missing, None)
 }
 
@@ -151,7 +153,7 @@ pub fn compare_normalized(
     alpha: f64,
     allow_missing: bool,
     reference: &Reference,
-) -> Result<Comparison, String> {
+) -> Result<Comparison, CompareError> {
     compare_values(old, new, metric, alpha, allow_missing, Some(reference))
 }
 
@@ -160,21 +162,24 @@ pub fn compare_normalized(
 /// there); `Err` with a note when there is nothing to divide by.
 fn normalized(
     file: &RunFile,
-    side: &str,
+    side: &'static str,
     cell: &Cell,
     reference: &Reference,
     others: &[String],
     metric: Metric,
-) -> Result<(Vec<f64>, Option<String>), String> {
+) -> Result<(Vec<f64>, Option<String>), NotNormalized> {
     let (store, th) = (&cell.store, cell.threads);
     let label = reference.label();
     let bases: Vec<&Cell> = match reference {
         Reference::Store(r) => match file.cell(r, th) {
             Some(base) => vec![base],
             None => {
-                return Err(format!(
-                    "{store} x{th}: no {r} x{th} in the {side} run to normalize by"
-                ));
+                return Err(NotNormalized::NoReferenceCell {
+                    store: store.clone(),
+                    threads: th,
+                    reference: r.clone(),
+                    side,
+                });
             }
         },
         Reference::Others => others
@@ -184,9 +189,10 @@ fn normalized(
             .collect(),
     };
     if bases.is_empty() {
-        return Err(format!(
-            "{store} x{th}: no other store at x{th} in both runs to normalize by"
-        ));
+        return Err(NotNormalized::NoOtherStore {
+            store: store.clone(),
+            threads: th,
+        });
     }
     // Per round: the cell's value over the geometric mean of the bases'
     // values that round; a round any base lacks is left out.
@@ -213,9 +219,12 @@ fn normalized(
         }
     }
     if values.is_empty() {
-        return Err(format!(
-            "{store} x{th}: no round of the {side} run has both it and {label}"
-        ));
+        return Err(NotNormalized::NoCommonRound {
+            store: store.clone(),
+            threads: th,
+            side,
+            label,
+        });
     }
     let note = (left_out > 0).then(|| {
         format!(
@@ -233,7 +242,7 @@ fn compare_values(
     alpha: f64,
     allow_missing: bool,
     reference: Option<&Reference>,
-) -> Result<Comparison, String> {
+) -> Result<Comparison, CompareError> {
     check_same_work(old, new)?;
     if let Some(Reference::Store(r)) = reference {
         check_reference_store(old, new, r)?;
@@ -241,10 +250,7 @@ fn compare_values(
     let (ka, kb) = (key(old), key(new));
     let mut unmatched = only_in_one(&ka, &kb);
     if !unmatched.is_empty() && !allow_missing {
-        return Err(format!(
-            "the runs cover different stores or thread counts ({}); pass --common to compare only what both have",
-            unmatched.join("; ")
-        ));
+        return Err(CompareError::DifferentRows { unmatched });
     }
     // The stores both files measured, for `Reference::Others`.
     let common: Vec<String> = {
@@ -273,7 +279,7 @@ fn compare_values(
                     (va, vb)
                 }
                 (Err(e), _) | (_, Err(e)) => {
-                    unmatched.push(e);
+                    unmatched.push(e.to_string());
                     continue;
                 }
             },
@@ -282,11 +288,10 @@ fn compare_values(
     }
     if rows.is_empty() {
         return Err(match reference {
-            None => "the two runs have no (store, threads) row in common".into(),
-            Some(r) => format!(
-                "the two runs have no (store, threads) row in common with {} at its thread count",
-                r.label()
-            ),
+            None => CompareError::NoCommonRow,
+            Some(r) => CompareError::NoCommonRowWithReference {
+                reference: r.label(),
+            },
         });
     }
     Ok(Comparison {
@@ -299,14 +304,14 @@ fn compare_values(
 }
 
 /// `--normalize STORE` needs the store in both runs.
-fn check_reference_store(old: &RunFile, new: &RunFile, r: &str) -> Result<(), String> {
+fn check_reference_store(old: &RunFile, new: &RunFile, r: &str) -> Result<(), CompareError> {
     for (file, side) in [(old, "old"), (new, "new")] {
         if !file.cells.iter().any(|c| c.store == *r) {
-            let known: Vec<&str> = file.stores.iter().map(|s| s.name.as_str()).collect();
-            return Err(format!(
-                "--normalize: '{r}' is not in the {side} run; it has: {}",
-                known.join(", ")
-            ));
+            return Err(CompareError::ReferenceMissing {
+                reference: r.to_owned(),
+                side,
+                known: file.stores.iter().map(|s| s.name.clone()).collect(),
+            });
         }
     }
     Ok(())
@@ -384,13 +389,12 @@ pub fn against_baseline(
     baseline: &str,
     metric: Metric,
     alpha: f64,
-) -> Result<Vec<BaselineRow>, String> {
+) -> Result<Vec<BaselineRow>, CompareError> {
     if file.store(baseline).is_none() {
-        let known: Vec<&str> = file.stores.iter().map(|s| s.name.as_str()).collect();
-        return Err(format!(
-            "baseline '{baseline}' is not in this run; it has: {}",
-            known.join(", ")
-        ));
+        return Err(CompareError::UnknownBaseline {
+            baseline: baseline.to_owned(),
+            known: file.stores.iter().map(|s| s.name.clone()).collect(),
+        });
     }
     let limits = file.limits();
     let better = |a: f64, b: f64| {
@@ -496,12 +500,14 @@ mod tests {
         other.workload.keys = 99;
         let err = compare(&old, &other, Metric::NsPerOp, 0.05, false)
             .err()
-            .expect("refused");
+            .expect("refused")
+            .to_string();
         assert!(err.contains("keys 10 vs 99"), "{err}");
         let fewer = file(vec![cell("b", &BASE)]);
         let err = compare(&old, &fewer, Metric::NsPerOp, 0.05, false)
             .err()
-            .expect("refused");
+            .expect("refused")
+            .to_string();
         assert!(
             err.contains("a x1 only in the old run") && err.contains("--common"),
             "{err}"
@@ -700,7 +706,8 @@ mod tests {
         );
         let err = compare_normalized(&old, &new, Metric::NsPerOp, 0.05, false, &by("nope"))
             .err()
-            .expect("refused");
+            .expect("refused")
+            .to_string();
         assert!(
             err.contains("'nope' is not in the old run; it has: ref, x"),
             "{err}"

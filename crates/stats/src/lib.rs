@@ -13,10 +13,12 @@
 //! Law (contention σ, coherency κ, the peak thread count).
 
 pub mod compare;
+mod error;
 pub mod multiple;
 pub mod paired;
 pub mod scaling;
 
+pub use error::CompareError;
 pub use scaling::{
     Speedup, USL_MIN_THREAD_COUNTS, UslError, UslFit, UslInput, fit_usl, fit_usl_store, speedup,
     speedup_over_store, speedups, usl_points,

@@ -9,6 +9,30 @@
 
 pub mod cli;
 
+#[doc(hidden)]
+pub use bench_harness as __bench_harness;
+
+/// The whole `benches/lab.rs` of a catalog store crate (`crates/store-*`,
+/// with `harness = false` and `storelab` as a dev-dependency with its `micro`
+/// feature): `storelab::crate_bench!();`. `cargo bench -p store-NAME` then
+/// benches the stores the catalog builds from that crate
+/// ([`cli::crate_bench_main`]): with no options their criterion
+/// micro-benchmarks and the lab's seed run beside the peers and floors;
+/// options after `--` are `storelab run`'s (`-- --preset smoke`), plus
+/// `--micro`. It counts allocations, as `storelab` does (B/op, allocs/op).
+#[macro_export]
+macro_rules! crate_bench {
+    () => {
+        #[global_allocator]
+        static ALLOC: $crate::__bench_harness::measure::alloc::CountingAlloc =
+            $crate::__bench_harness::measure::alloc::CountingAlloc;
+
+        fn main() -> ::std::process::ExitCode {
+            $crate::cli::crate_bench_main(env!("CARGO_PKG_NAME"))
+        }
+    };
+}
+
 use storelab_results::machine::Build;
 
 /// `rustc -V`, the target and the profile of this build, written by the

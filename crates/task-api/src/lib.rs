@@ -66,8 +66,8 @@ mod server;
 
 pub use limits::Limits;
 pub use server::{
-    Background, BindError, bind, run_blocking, serve, shutdown_signal, spawn_background,
-    spawn_background_with,
+    Background, BindError, ServerError, bind, run_blocking, serve, shutdown_signal,
+    spawn_background, spawn_background_with,
 };
 
 /// Largest request body accepted, in bytes.

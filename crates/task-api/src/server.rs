@@ -310,6 +310,33 @@ pub enum BindError {
     },
 }
 
+/// Why [`run_blocking`] or [`spawn_background`] could not serve, or a
+/// background server stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The listener's own address could not be read.
+    #[error("cannot read the listener's address: {0}")]
+    LocalAddr(std::io::Error),
+    /// The listener could not be set up for the async runtime.
+    #[error("cannot use the listener: {0}")]
+    Listener(std::io::Error),
+    /// The address could not be listened on.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    /// The async runtime did not start.
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+    /// The background server's thread did not start.
+    #[error("cannot start the server thread: {0}")]
+    Thread(std::io::Error),
+    /// The server stopped with an error.
+    #[error("server failed: {0}")]
+    Serve(std::io::Error),
+}
+
 /// Listens on `addr`: `IP:PORT`, or `HOST:PORT` such as `localhost:8080`
 /// (its IPv4 addresses first, as `storelab load` picks them); port 0 takes
 /// any free port. The listener is non-blocking, ready for
@@ -341,22 +368,24 @@ pub fn run_blocking(
     listener: std::net::TcpListener,
     router: Router,
     limits: Limits,
-) -> Result<(), String> {
-    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+) -> Result<(), ServerError> {
+    let bound = listener.local_addr().map_err(ServerError::LocalAddr)?;
     listener
         .set_nonblocking(true)
-        .map_err(|e| format!("cannot use the listener: {e}"))?;
+        .map_err(ServerError::Listener)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+        .map_err(ServerError::Runtime)?;
     runtime.block_on(async move {
-        let listener = TcpListener::from_std(listener)
-            .map_err(|e| format!("cannot listen on {bound}: {e}"))?;
+        let listener = TcpListener::from_std(listener).map_err(|source| ServerError::Listen {
+            addr: bound,
+            source,
+        })?;
         println!("storelab: serving on http://{bound} (Ctrl-C or SIGTERM stops)");
         serve(listener, router, limits, shutdown_signal())
             .await
-            .map_err(|e| format!("server failed: {e}"))?;
+            .map_err(ServerError::Serve)?;
         println!("storelab: stopped");
         Ok(())
     })
@@ -367,12 +396,12 @@ pub fn run_blocking(
 pub struct Background {
     pub addr: SocketAddr,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<Result<(), String>>>,
+    thread: Option<std::thread::JoinHandle<Result<(), ServerError>>>,
 }
 
 /// Serves `router` on `addr` (port 0 for any free port) on a new thread,
 /// under the default [`Limits`].
-pub fn spawn_background(addr: SocketAddr, router: Router) -> Result<Background, String> {
+pub fn spawn_background(addr: SocketAddr, router: Router) -> Result<Background, ServerError> {
     spawn_background_with(addr, router, Limits::default())
 }
 
@@ -381,13 +410,13 @@ pub fn spawn_background_with(
     addr: SocketAddr,
     router: Router,
     limits: Limits,
-) -> Result<Background, String> {
+) -> Result<Background, ServerError> {
     let std_listener =
-        std::net::TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        std::net::TcpListener::bind(addr).map_err(|source| ServerError::Listen { addr, source })?;
     std_listener
         .set_nonblocking(true)
-        .map_err(|e| e.to_string())?;
-    let bound = std_listener.local_addr().map_err(|e| e.to_string())?;
+        .map_err(ServerError::Listener)?;
+    let bound = std_listener.local_addr().map_err(ServerError::LocalAddr)?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::Builder::new()
         .name("sl-http".into())
@@ -396,17 +425,21 @@ pub fn spawn_background_with(
                 .worker_threads(2)
                 .enable_all()
                 .build()
-                .map_err(|e| e.to_string())?;
+                .map_err(ServerError::Runtime)?;
             runtime.block_on(async move {
-                let listener = TcpListener::from_std(std_listener).map_err(|e| e.to_string())?;
+                let listener =
+                    TcpListener::from_std(std_listener).map_err(|source| ServerError::Listen {
+                        addr: bound,
+                        source,
+                    })?;
                 serve(listener, router, limits, async {
                     let _ = stopped.await;
                 })
                 .await
-                .map_err(|e| e.to_string())
+                .map_err(ServerError::Serve)
             })
         })
-        .map_err(|e| format!("cannot start the server thread: {e}"))?;
+        .map_err(ServerError::Thread)?;
     Ok(Background {
         addr: bound,
         stop: Some(stop),

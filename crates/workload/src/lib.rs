@@ -28,7 +28,7 @@
 //! distribution over `0..keys` (rank r is offset r under `latest`/`newest`,
 //! a seeded permutation under `scrambled`, the far end under `low-ids`), and
 //! the harness resolves it at run time, on the running thread, against a
-//! window of ids that are alive (see `bench_harness::run`, "A live key
+//! window of ids that are alive (see `bench_harness::LiveKeys`, "a live key
 //! space"). Deletes carry nothing: each thread deletes the oldest task it
 //! owns, first in, first out, as bustle (conc-map-bench's engine) does.
 
@@ -40,6 +40,10 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_distr::Distribution;
 use serde::{Deserialize, Serialize};
+
+mod error;
+
+pub use error::ParseError;
 
 /// How keys are drawn from `0..keys`.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -79,17 +83,21 @@ impl fmt::Display for KeyDist {
 }
 
 impl FromStr for KeyDist {
-    type Err = String;
+    type Err = ParseError;
 
     /// `uniform`, `zipf`, `zipf:S` (S > 0), `latest`, `latest:S`,
     /// `hotspot:FRACTION:SHARE` (both strictly between 0 and 1).
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let parts: Vec<&str> = text.trim().split(':').collect();
-        let number = |name: &str, raw: &str| -> Result<f64, String> {
+        let number = |what: &'static str, raw: &str| -> Result<f64, ParseError> {
             raw.parse::<f64>()
                 .ok()
                 .filter(|v| v.is_finite())
-                .ok_or_else(|| format!("{name} in '{text}' is not a number: '{raw}'"))
+                .ok_or_else(|| ParseError::NotANumber {
+                    what,
+                    text: text.to_owned(),
+                    raw: raw.to_owned(),
+                })
         };
         match parts.as_slice() {
             ["uniform"] => Ok(KeyDist::Uniform),
@@ -98,7 +106,7 @@ impl FromStr for KeyDist {
             [name @ ("zipf" | "latest"), s] => {
                 let s = number("the Zipf exponent", s)?;
                 if s <= 0.0 || s > 10.0 {
-                    return Err(format!("the Zipf exponent must be in (0, 10], got {s}"));
+                    return Err(ParseError::ZipfExponent { s });
                 }
                 Ok(if *name == "zipf" {
                     KeyDist::Zipf { s: Some(s) }
@@ -109,18 +117,16 @@ impl FromStr for KeyDist {
             ["hotspot", fraction, share] => {
                 let fraction = number("the hot fraction", fraction)?;
                 let share = number("the hot share", share)?;
-                for (name, v) in [("fraction", fraction), ("share", share)] {
-                    if !(v > 0.0 && v < 1.0) {
-                        return Err(format!(
-                            "the hotspot {name} must be strictly between 0 and 1, got {v}"
-                        ));
+                for (what, value) in [("fraction", fraction), ("share", share)] {
+                    if !(value > 0.0 && value < 1.0) {
+                        return Err(ParseError::HotspotRange { what, value });
                     }
                 }
                 Ok(KeyDist::Hotspot { fraction, share })
             }
-            _ => Err(format!(
-                "unknown distribution '{text}': expected uniform, zipf, zipf:S, latest, latest:S or hotspot:FRACTION:SHARE"
-            )),
+            _ => Err(ParseError::UnknownDistribution {
+                text: text.to_owned(),
+            }),
         }
     }
 }
@@ -140,16 +146,16 @@ pub enum HotKeys {
 }
 
 impl FromStr for HotKeys {
-    type Err = String;
+    type Err = ParseError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         match text.trim() {
             "scrambled" => Ok(HotKeys::Scrambled),
             "low-ids" => Ok(HotKeys::LowIds),
             "newest" => Ok(HotKeys::Newest),
-            other => Err(format!(
-                "unknown hot-key placement '{other}': expected scrambled, low-ids or newest"
-            )),
+            other => Err(ParseError::UnknownHotKeys {
+                text: other.to_owned(),
+            }),
         }
     }
 }
@@ -177,15 +183,15 @@ pub enum ReadMode {
 }
 
 impl FromStr for ReadMode {
-    type Err = String;
+    type Err = ParseError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         match text.trim() {
             "clone" => Ok(ReadMode::Clone),
             "visit" => Ok(ReadMode::Visit),
-            other => Err(format!(
-                "unknown read mode '{other}': expected clone or visit"
-            )),
+            other => Err(ParseError::UnknownReadMode {
+                text: other.to_owned(),
+            }),
         }
     }
 }
@@ -313,7 +319,7 @@ impl fmt::Display for Mix {
 }
 
 impl FromStr for Mix {
-    type Err = String;
+    type Err = ParseError;
 
     /// `read=80,update=20`; kinds are read, update, create, delete, get_all
     /// (or get-all), rmw (read-modify-write); absent kinds are 0; the sum
@@ -329,18 +335,23 @@ impl FromStr for Mix {
         };
         let mut seen = Vec::new();
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (name, value) = part
-                .split_once('=')
-                .ok_or_else(|| format!("'{part}' in the mix is not NAME=PERCENT"))?;
+            let (name, value) = part.split_once('=').ok_or_else(|| ParseError::MixPart {
+                part: part.to_owned(),
+            })?;
             let value: u8 = value
                 .trim()
                 .parse()
                 .ok()
                 .filter(|v| *v <= 100)
-                .ok_or_else(|| format!("'{value}' for {name} is not a percentage from 0 to 100"))?;
+                .ok_or_else(|| ParseError::MixPercent {
+                    name: name.to_owned(),
+                    value: value.to_owned(),
+                })?;
             let name = name.trim();
             if seen.contains(&name.to_owned()) {
-                return Err(format!("{name} appears twice in the mix"));
+                return Err(ParseError::MixTwice {
+                    name: name.to_owned(),
+                });
             }
             seen.push(name.to_owned());
             match name {
@@ -351,15 +362,18 @@ impl FromStr for Mix {
                 "get_all" | "get-all" => mix.get_all = value,
                 "rmw" | "read-modify-write" => mix.rmw = value,
                 other => {
-                    return Err(format!(
-                        "unknown operation '{other}' in the mix: expected read, update, create, delete, get_all or rmw"
-                    ));
+                    return Err(ParseError::UnknownOperation {
+                        name: other.to_owned(),
+                    });
                 }
             }
         }
         let sum: u32 = OpKind::ALL.iter().map(|k| u32::from(mix.percent(*k))).sum();
         if sum != 100 {
-            return Err(format!("the mix '{text}' sums to {sum}, not 100"));
+            return Err(ParseError::MixSum {
+                text: text.to_owned(),
+                sum,
+            });
         }
         Ok(mix)
     }
@@ -822,24 +836,40 @@ mod tests {
     #[test]
     fn bad_mixes_and_distributions_are_refused_with_reasons() {
         let err = "read=80,update=30".parse::<Mix>().unwrap_err();
-        assert!(err.contains("sums to 110"), "{err}");
+        assert_eq!(
+            err,
+            ParseError::MixSum {
+                text: "read=80,update=30".into(),
+                sum: 110
+            }
+        );
+        assert!(err.to_string().contains("sums to 110"), "{err}");
         assert!(
             "read=80,scan=20"
                 .parse::<Mix>()
                 .unwrap_err()
+                .to_string()
                 .contains("unknown operation 'scan'")
         );
         assert!(
             "read=eighty"
                 .parse::<Mix>()
                 .unwrap_err()
+                .to_string()
                 .contains("not a percentage")
         );
-        assert!("read".parse::<Mix>().unwrap_err().contains("NAME=PERCENT"));
+        assert!(
+            "read"
+                .parse::<Mix>()
+                .unwrap_err()
+                .to_string()
+                .contains("NAME=PERCENT")
+        );
         assert!(
             "read=50,read=50"
                 .parse::<Mix>()
                 .unwrap_err()
+                .to_string()
                 .contains("twice")
         );
         assert!("read=300".parse::<Mix>().is_err());
@@ -847,6 +877,7 @@ mod tests {
             "zipf:abc"
                 .parse::<KeyDist>()
                 .unwrap_err()
+                .to_string()
                 .contains("not a number")
         );
         assert!("zipf:-1".parse::<KeyDist>().is_err());
@@ -855,12 +886,14 @@ mod tests {
             "hotspot:0.2"
                 .parse::<KeyDist>()
                 .unwrap_err()
+                .to_string()
                 .contains("unknown distribution")
         );
         assert!(
             "hotspot:1.5:0.8"
                 .parse::<KeyDist>()
                 .unwrap_err()
+                .to_string()
                 .contains("strictly between")
         );
         assert!("pareto".parse::<KeyDist>().is_err());

@@ -1,5 +1,5 @@
 //! The subcommands over stores and result files: `list`, `show`, `merge`,
-//! `report`.
+//! `report`, `plot`.
 
 use std::path::PathBuf;
 
@@ -102,6 +102,37 @@ pub(super) fn report(args: ReportArgs) -> Result<(), Failure> {
     for w in written {
         println!("wrote {}", w.display());
     }
+    Ok(())
+}
+
+/// The charts `plot` draws.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(super) enum Chart {
+    /// scripts/soak's results/soak.json: RSS and read p99 per minute.
+    Soak,
+}
+
+#[derive(Args, Debug)]
+pub(super) struct PlotArgs {
+    #[arg(value_enum)]
+    chart: Chart,
+    /// The result file to draw.
+    file: PathBuf,
+    /// The SVG file to write (default: FILE with .svg for .json).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+/// Draws the chart of one result file into an SVG file.
+pub(super) fn plot(args: &PlotArgs) -> Result<(), Failure> {
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| args.file.with_extension("svg"));
+    match args.chart {
+        Chart::Soak => storelab_render::soak::write_soak_plot(&args.file, &out)?,
+    }
+    println!("wrote {}", out.display());
     Ok(())
 }
 

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bench;
 mod compare;
 mod decisions;
 mod files;
@@ -15,6 +16,7 @@ mod machine;
 mod run;
 mod serve;
 
+pub use bench::crate_bench_main;
 pub use run::{Preset, parse_duration};
 
 #[derive(Parser, Debug)]
@@ -40,6 +42,8 @@ enum Command {
     Compare(compare::CompareArgs),
     /// Write a Markdown report with SVG plots from run files.
     Report(files::ReportArgs),
+    /// Draw the SVG plot of a result file that has no report section (the soak run's).
+    Plot(files::PlotArgs),
     /// The CI gate: compare gungraun instruction and allocation counts with a baseline.
     Gate(gate::GateArgs),
     /// Regenerate the figures between the markers of DECISIONS.md from result files.
@@ -58,22 +62,83 @@ enum Command {
     Machine(machine::MachineArgs),
 }
 
-/// Why a command did not succeed. Each kind has its exit code, as ripgrep's
-/// and benchstat's users expect: 0 success, 1 a finding, 2 an error.
-#[derive(Debug)]
+/// Why a command did not succeed: a finding, or an error of this binary or
+/// of a library crate it called (each crate's typed error, converted by
+/// `?`). [`Failure::exit_code`] is the one place that maps them to exit
+/// codes, as ripgrep's and benchstat's users expect: 0 success, 1 a
+/// finding, 2 an error.
+#[derive(Debug, thiserror::Error)]
 pub enum Failure {
     /// The command ran and found something wrong with what it checked: a
     /// significant regression, a gate regression, a stale document. Exit 1.
+    #[error("{0}")]
     Finding(String),
-    /// Bad usage, bad input, or an I/O error: nothing was checked. Exit 2.
+    /// Bad usage or bad input this binary checked itself (its flags):
+    /// nothing was checked. Exit 2.
+    #[error("{0}")]
     Error(String),
+    /// The engine (`bench-harness`) refused the plan (exit 2), or a store
+    /// broke its contract while it was measured (a finding: exit 1).
+    #[error(transparent)]
+    Engine(#[from] bench_harness::EngineError),
+    /// A mix, key distribution or other workload option did not parse.
+    #[error(transparent)]
+    Workload(#[from] workload::ParseError),
+    /// A run file could not be read, written or merged.
+    #[error(transparent)]
+    Results(#[from] storelab_results::ResultsError),
+    /// Two runs, or the stores of one, could not be compared.
+    #[error(transparent)]
+    Compare(#[from] storelab_stats::CompareError),
+    /// A report or plot could not be written.
+    #[error(transparent)]
+    Render(#[from] storelab_render::RenderError),
+    /// The gate could not collect, read or compare counts.
+    #[error(transparent)]
+    Gate(#[from] storelab_gate::GateError),
+    /// The generated sections could not be regenerated.
+    #[error(transparent)]
+    Decisions(#[from] storelab_decisions::DecisionsError),
+    /// A load run could not start or finish.
+    #[error(transparent)]
+    Load(#[from] storelab_load::LoadError),
+    /// `--stores` named no store or an unknown one.
+    #[error(transparent)]
+    Select(#[from] store_catalog::SelectError),
+    /// The server's limits are inconsistent.
+    #[error(transparent)]
+    Limits(#[from] task_api::limits::LimitsError),
+    /// The open-file limit is too low for the server's limits.
+    #[error(transparent)]
+    OpenFiles(#[from] task_api::limits::TooFewFiles),
+    /// The server could not listen on its address.
+    #[error(transparent)]
+    Bind(#[from] task_api::BindError),
+    /// The server could not start, or stopped with an error.
+    #[error(transparent)]
+    Server(#[from] task_api::ServerError),
 }
 
 impl Failure {
+    /// The exit code: 1 for a finding, 2 for every error. The only place
+    /// errors become exit codes.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Failure::Finding(_) => 1,
-            Failure::Error(_) => 2,
+            Failure::Finding(_) | Failure::Engine(bench_harness::EngineError::Store(_)) => 1,
+            Failure::Error(_)
+            | Failure::Engine(bench_harness::EngineError::Plan(_))
+            | Failure::Workload(_)
+            | Failure::Results(_)
+            | Failure::Compare(_)
+            | Failure::Render(_)
+            | Failure::Gate(_)
+            | Failure::Decisions(_)
+            | Failure::Load(_)
+            | Failure::Select(_)
+            | Failure::Limits(_)
+            | Failure::OpenFiles(_)
+            | Failure::Bind(_)
+            | Failure::Server(_) => 2,
         }
     }
 }
@@ -90,17 +155,19 @@ impl From<&str> for Failure {
     }
 }
 
-/// Prints a failure and turns it into the process's exit code.
+/// Prints a failure and turns it into the process's exit code
+/// ([`Failure::exit_code`]).
 fn exit(result: Result<(), Failure>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::Finding(message)) => {
-            eprintln!("storelab: {message}");
-            ExitCode::from(1)
-        }
-        Err(Failure::Error(message)) => {
-            eprintln!("storelab: error: {message}");
-            ExitCode::from(2)
+        Err(failure) => {
+            let code = failure.exit_code();
+            if code == 1 {
+                eprintln!("storelab: {failure}");
+            } else {
+                eprintln!("storelab: error: {failure}");
+            }
+            ExitCode::from(code)
         }
     }
 }
@@ -115,30 +182,11 @@ pub const BESIDE_YOURS: &str = "dense,dashmap,papaya,scc,unsync,noop";
 /// stores, the peers and the floors ([`BESIDE_YOURS`]), and prints the same
 /// table and result file as `storelab run`. Arguments after `--` are
 /// `storelab run`'s: `cargo bench -- --preset smoke --threads 1,2`.
+/// A catalog store crate's bench is [`crate::crate_bench!`] instead.
 pub fn bench_main(yours: Vec<bench_harness::Entry>) -> ExitCode {
     crate::build().install();
-    // cargo bench passes --bench; a criterion-style filter is not an option.
-    let mut argv: Vec<String> = vec!["storelab".into(), "run".into()];
-    argv.extend(std::env::args().skip(1).filter(|a| a != "--bench"));
-    if !argv
-        .iter()
-        .any(|a| a == "--stores" || a.starts_with("--stores="))
-    {
-        let mut names: Vec<&str> = yours.iter().map(|e| e.name).collect();
-        names.push(BESIDE_YOURS);
-        argv.push("--stores".into());
-        argv.push(names.join(","));
-    }
-    match Cli::try_parse_from(argv) {
-        Ok(Cli {
-            command: Command::Run(args),
-        }) => exit(run::run(args, yours)),
-        Ok(_) => exit(Err("only `run` options are taken here".into())),
-        Err(e) => {
-            let _ = e.print();
-            ExitCode::from(if e.use_stderr() { 2 } else { 0 })
-        }
-    }
+    let names: Vec<&'static str> = yours.iter().map(|e| e.name).collect();
+    bench::lab(bench::args(), yours, &names)
 }
 
 /// Runs the command line; failures are printed and exit 1 (a finding) or
@@ -169,6 +217,7 @@ pub fn main() -> ExitCode {
             .map_err(Failure::from),
         Command::Compare(args) => compare::compare(args),
         Command::Report(args) => files::report(args),
+        Command::Plot(args) => files::plot(&args),
         Command::Gate(args) => gate::gate(args),
         Command::Decisions(args) => decisions::decisions(args),
         Command::ImportCriterion(args) => decisions::import_criterion(args),
@@ -179,4 +228,29 @@ pub fn main() -> ExitCode {
         Command::Machine(args) => machine::machine(&args),
     };
     exit(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use bench_harness::EngineError;
+
+    use super::Failure;
+
+    #[test]
+    fn bad_input_exits_2_and_a_finding_exits_1() {
+        let plan = Failure::from(EngineError::Plan("--reps must be at least 1".into()));
+        assert_eq!(plan.exit_code(), 2, "a refused plan is bad input");
+        let store = Failure::from(EngineError::Store("store 'x' lost a task".into()));
+        assert_eq!(
+            store.exit_code(),
+            1,
+            "a store that broke its contract is a finding"
+        );
+        assert_eq!(Failure::Finding("stale".into()).exit_code(), 1);
+        assert_eq!(Failure::Error("bad flag".into()).exit_code(), 2);
+        let Err(unknown) = store_catalog::select("nosuch") else {
+            panic!("an unknown store was selected");
+        };
+        assert_eq!(Failure::from(unknown).exit_code(), 2);
+    }
 }

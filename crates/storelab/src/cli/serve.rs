@@ -58,7 +58,7 @@ pub(super) struct ServeArgs {
 
 impl ServeArgs {
     /// The validated limits.
-    fn limits(&self) -> Result<task_api::Limits, String> {
+    fn limits(&self) -> Result<task_api::Limits, Failure> {
         let time = |flag: &str, raw: &str| {
             super::run::parse_duration(raw).map_err(|e| format!("--{flag}: {e}"))
         };
@@ -72,7 +72,7 @@ impl ServeArgs {
             max_connections: self.max_connections,
             max_in_flight: self.max_in_flight,
         };
-        limits.validate().map_err(|e| e.to_string())?;
+        limits.validate()?;
         Ok(limits)
     }
 }
@@ -89,13 +89,13 @@ pub(super) fn serve(args: ServeArgs) -> Result<(), Failure> {
             entry.entry.name
         )
     })?;
-    match task_api::limits::fit_open_files(&mut limits).map_err(|e| e.to_string())? {
+    match task_api::limits::fit_open_files(&mut limits)? {
         FdFit::Fits => {}
         fit => eprintln!("storelab: {fit}"),
     }
     // Bound before the prefill: a busy port fails in milliseconds, not
     // after seconds of prefill and hundreds of megabytes.
-    let listener = task_api::bind(&args.addr).map_err(|e| e.to_string())?;
+    let listener = task_api::bind(&args.addr)?;
     eprintln!(
         "storelab: prefilling {} with {} tasks",
         entry.entry.name, args.prefill

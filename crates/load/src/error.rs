@@ -1,0 +1,55 @@
+//! Why a load run could not start or finish.
+
+use std::net::SocketAddr;
+
+/// Why a load run, a sweep or a request to the server failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The URL does not start with `http://`.
+    #[error("'{url}' is not an http:// URL")]
+    NotHttp { url: String },
+    /// The URL has a path; the base URL is wanted.
+    #[error("'{url}': give the server's base URL, without a path")]
+    HasPath { url: String },
+    /// The host did not resolve.
+    #[error("cannot resolve '{host}': {source}")]
+    Resolve {
+        host: String,
+        source: std::io::Error,
+    },
+    /// The host is not (only) loopback.
+    #[error(
+        "'{host}' is not a loopback address: storelab load only targets 127.0.0.0/8, ::1 or localhost"
+    )]
+    NotLoopback { host: String },
+    /// No connection to the server.
+    #[error("cannot connect to {addr}: {source}")]
+    Connect {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    /// The connection's socket could not be cloned for writing.
+    #[error("cannot use the connection to {addr}: {source}")]
+    Socket {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    /// A request failed; an idempotent one was retried once on a fresh
+    /// connection (and failed again), a POST or PATCH was not retried.
+    #[error("{method} {path}: {source}{}", if *retried { "" } else { " (not retried)" })]
+    Request {
+        method: String,
+        path: String,
+        retried: bool,
+        source: std::io::Error,
+    },
+    /// `/healthz` did not answer as a storelab server does.
+    #[error("GET /healthz did not answer JSON: is this a storelab server?")]
+    NotAStorelabServer,
+    /// A connection's thread could not be started.
+    #[error("cannot start a connection thread: {0}")]
+    Thread(std::io::Error),
+    /// A sweep's rates make no sense.
+    #[error("a sweep needs 0 < start <= max rate and a factor above 1")]
+    BadSweep,
+}

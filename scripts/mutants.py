@@ -242,6 +242,16 @@ def summarize(crates):
         every_run = counts["deterministic"] + counts["racy_confirmed"]
         out["crates"][crate] = dict(counts, viable=viable, caught_every_run=every_run,
                                     racy=racy, missed=missed)
+    # Crates measured earlier and not in this run keep their figures (with
+    # the commit they were measured at), so one crate can be (re)run alone.
+    if os.path.exists("results/mutants.json"):
+        earlier = json.load(open("results/mutants.json"))
+        for crate, r in earlier.get("crates", {}).items():
+            if crate not in out["crates"]:
+                r.setdefault("commit", earlier.get("commit"))
+                out["crates"][crate] = r
+    for r in out["crates"].values():
+        r.setdefault("commit", out["commit"])
     crates_out = out["crates"].values()
     viable = sum(r["viable"] for r in crates_out)
     caught = sum(r["caught"] for r in crates_out)

@@ -9,13 +9,14 @@
 //! the issue's, judged by `rules::at_least` on these intervals.
 
 use std::fmt::Write as _;
+use std::path::PathBuf;
 
 use storelab_results::{Metric, RunFile};
 use storelab_stats::paired::{PairedRatio, ratio_summary};
 
 use super::DecisionsError;
 use super::rules::{self, Outcome};
-use super::{Results, command};
+use super::{Results, command, short_commit};
 
 /// Per-round speed-ups (1 thread over 2) of `store`, by round.
 fn speedups(file: &RunFile, store: &str) -> Vec<(usize, f64)> {
@@ -77,38 +78,17 @@ const PROXIES: &[(&str, &str, &str, Option<f64>)] = &[
 
 pub(crate) fn section_proxies(r: &mut Results) -> Result<String, DecisionsError> {
     let mut s = String::from(
-        "| mix (machine) | `hyaline` 2 threads over 1 (95%) | `rcu` | peer | peer's | `hyaline`'s over the peer's, per round (95%) | ns/op at 2 threads: `hyaline`, peer | target (descriptive, 95%) |\n\
+        "| mix (machine, build) | `hyaline` 2 threads over 1 (95%) | `rcu` | peer | peer's | `hyaline`'s over the peer's, per round (95%) | ns/op at 2 threads: `hyaline`, peer | target (descriptive, 95%) |\n\
          |---|---|---|---|---|---|---|---|\n",
     );
     let mut commands = Vec::new();
     for (file, label, peer, least) in PROXIES {
-        let run = r.get(file)?.clone();
-        let h = speedup(&run, "hyaline");
-        let vs = speedup_over(&run, "hyaline", peer);
-        let mut targets = vec![format!(
-            "at least {peer}'s: {}",
-            rules::at_least(&vs, 1.0).label()
-        )];
-        if let Some(x) = least {
-            targets.insert(
-                0,
-                format!("lower bound at least {x}x: {}", bound_label(&h, *x)),
-            );
+        for run in runs(r, file)? {
+            row(&mut s, &run, label, peer, *least);
+            commands.push(command(&run));
         }
-        let _ = writeln!(
-            s,
-            "| {label} ({}) | {} | {} | `{peer}` | {} | {} | {}, {} | {} |",
-            run.machine.name(),
-            interval(&h),
-            interval(&speedup(&run, "rcu")),
-            interval(&speedup(&run, peer)),
-            interval(&vs),
-            ns_at(&run, "hyaline", 2),
-            ns_at(&run, peer, 2),
-            targets.join("; ")
-        );
-        commands.push(command(&run));
     }
+    memory_lines(&mut s, r)?;
     let _ = write!(
         s,
         "\n\"At least the peer's\" is `rules::at_least` on the per-round ratio of the two \
@@ -118,6 +98,90 @@ pub(crate) fn section_proxies(r: &mut Results) -> Result<String, DecisionsError>
         commands.join("; ")
     );
     Ok(s)
+}
+
+/// The runs of one proxy: the lab's own machine's (`results/FILE`), then
+/// each other machine's (`results/MACHINE/FILE`, folders by name), each
+/// file checked to come from the machine its folder names.
+fn runs(r: &mut Results, file: &str) -> Result<Vec<RunFile>, DecisionsError> {
+    let mut out = vec![r.get(file)?.clone()];
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&r.dir)
+        .map_err(|source| DecisionsError::Read {
+            path: r.dir.clone(),
+            source,
+        })?
+        .filter_map(|d| d.ok().map(|d| d.path()))
+        .filter(|p| p.is_dir() && p.join(file).exists())
+        .collect();
+    dirs.sort();
+    for dir in dirs {
+        let rel = PathBuf::from(dir.file_name().unwrap_or_default());
+        let run = r.get_rel(&rel.join(file))?;
+        let name = run.machine.name();
+        if name != rel.to_string_lossy() {
+            return Err(DecisionsError::MisplacedMachine {
+                dir: rel,
+                found: name,
+            });
+        }
+        out.push(run.clone());
+    }
+    Ok(out)
+}
+
+/// One proxy's row: `hyaline`'s speed-up, `rcu`'s and the peer's, the
+/// per-round comparison with the peer, and the targets.
+fn row(s: &mut String, run: &RunFile, label: &str, peer: &str, least: Option<f64>) {
+    let h = speedup(run, "hyaline");
+    let vs = speedup_over(run, "hyaline", peer);
+    let mut targets = vec![format!(
+        "at least {peer}'s: {}",
+        rules::at_least(&vs, 1.0).label()
+    )];
+    if let Some(x) = least {
+        targets.insert(
+            0,
+            format!("lower bound at least {x}x: {}", bound_label(&h, x)),
+        );
+    }
+    let _ = writeln!(
+        s,
+        "| {label} ({}, {}) | {} | {} | `{peer}` | {} | {} | {}, {} | {} |",
+        run.machine.name(),
+        short_commit(&run.machine),
+        interval(&h),
+        interval(&speedup(run, "rcu")),
+        interval(&speedup(run, peer)),
+        interval(&vs),
+        ns_at(run, "hyaline", 2),
+        ns_at(run, peer, 2),
+        targets.join("; ")
+    );
+}
+
+/// The memory phase of each write-heavy proxy run (one thread creating and
+/// deleting on a prefilled store): heap bytes per live task after the
+/// churn, `hyaline` beside `rcu` and `dense`.
+fn memory_lines(s: &mut String, r: &mut Results) -> Result<(), DecisionsError> {
+    for run in runs(r, "hyaline-write-heavy.json")? {
+        let per = |store: &str| {
+            run.stores
+                .iter()
+                .find(|i| i.name == store)
+                .and_then(|i| i.memory.as_ref())
+                .map_or("-".to_owned(), |m| format!("{:.1}", m.after_churn))
+        };
+        let _ = writeln!(
+            s,
+            "\nMemory phase of the write-heavy run ({}, {}): heap bytes per live task after the churn: `hyaline` {}, `rcu` {}, `dense` {}.",
+            run.machine.name(),
+            short_commit(&run.machine),
+            per("hyaline"),
+            per("rcu"),
+            per("dense")
+        );
+    }
+    Ok(())
 }
 
 /// The median ns/op of `store` at `threads`, for the table.

@@ -21,6 +21,10 @@ pub(crate) struct MutantsFile {
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct CrateResult {
+    /// The commit this crate was measured at, when an earlier run's figures
+    /// were kept beside a later run of other crates.
+    #[serde(default)]
+    pub commit: Option<String>,
     pub viable: usize,
     pub caught: usize,
     pub caught_every_run: usize,
@@ -86,9 +90,13 @@ pub(crate) fn render(f: &MutantsFile) -> Result<String, DecisionsError> {
         } else {
             format!("{confirmed} of {}", c.racy.len())
         };
+        let at = match &c.commit {
+            Some(commit) if *commit != f.commit => format!(" (at {commit})"),
+            _ => String::new(),
+        };
         let _ = writeln!(
             s,
-            "| `{name}` | {} | {} | {racy} | {} | {} | {killed} | {equivalent} | {open} |",
+            "| `{name}`{at} | {} | {} | {racy} | {} | {} | {killed} | {equivalent} | {open} |",
             c.viable,
             c.caught,
             c.caught_every_run,
@@ -146,6 +154,21 @@ mod tests {
             "{s}"
         );
         assert!(s.contains("**88.9%**"), "{s}");
+    }
+
+    #[test]
+    fn a_crate_kept_from_an_earlier_run_names_its_commit() {
+        let mut f = file("storelab-mutants/2");
+        let x = f.crates.get_mut("store-x").expect("store-x");
+        x.commit = Some("abc".into());
+        let s = render(&f).expect("renders");
+        assert!(
+            s.contains("| `store-x` | 10 |"),
+            "same commit: no note: {s}"
+        );
+        f.crates.get_mut("store-x").expect("store-x").commit = Some("old".into());
+        let s = render(&f).expect("renders");
+        assert!(s.contains("| `store-x` (at old) | 10 |"), "{s}");
     }
 
     #[test]

@@ -520,11 +520,15 @@ fn sweep_row(s: &mut String, all: &Sweeps, name: &str) {
             duration_ns(median(&v))
         }
     };
+    // The step the sweep named its knee: the last that passed with the
+    // client keeping up (a passing step where the client was late is not
+    // it), which in files written before lateness was judged is the last
+    // passing step before the first failure.
     let knee_step = |s: &Sweep| {
+        let knee = s.knee?;
         s.steps
             .iter()
-            .take_while(|st| st.failed.is_none())
-            .last()
+            .find(|st| st.failed.is_none() && (st.rate - knee).abs() < 1e-9)
             .cloned()
     };
     let fail_step = |s: &Sweep| s.steps.iter().find(|st| st.failed.is_some()).cloned();

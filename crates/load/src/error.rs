@@ -46,9 +46,15 @@ pub enum LoadError {
     /// `/healthz` did not answer as a storelab server does.
     #[error("GET /healthz did not answer JSON: is this a storelab server?")]
     NotAStorelabServer,
-    /// A connection's thread could not be started.
-    #[error("cannot start a connection thread: {0}")]
+    /// A client thread could not be started.
+    #[error("cannot start a client thread: {0}")]
     Thread(std::io::Error),
+    /// A plan is outside the limits.
+    #[error("bad load plan: {what}")]
+    BadPlan { what: String },
+    /// The client's epoll set or timer failed.
+    #[error("the load client's event loop failed: {0}")]
+    EventLoop(std::io::Error),
     /// A sweep's rates make no sense.
     #[error("a sweep needs 0 < start <= max rate and a factor above 1")]
     BadSweep,

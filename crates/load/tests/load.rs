@@ -11,6 +11,7 @@ fn plan(addr: std::net::SocketAddr, rate: Option<f64>, mix: Mix) -> LoadPlan {
         rate,
         duration: Duration::from_millis(800),
         connections: 2,
+        client_threads: 1,
         workload: Workload {
             capacity: None,
             keys: 500,
@@ -109,6 +110,141 @@ fn refuses_what_is_not_a_loopback_server() {
         load::health("127.0.0.1:1".parse().expect("addr")).expect_err("nothing listens on port 1");
     assert!(matches!(err, load::LoadError::Connect { .. }), "{err}");
     assert!(err.to_string().contains("cannot connect"), "{err}");
+    // Plans outside the limits are refused before anything connects.
+    let addr = "127.0.0.1:1".parse().expect("addr");
+    for bad in [
+        LoadPlan {
+            client_threads: 0,
+            ..plan(addr, None, Mix::SEED)
+        },
+        LoadPlan {
+            client_threads: load::MAX_CLIENT_THREADS + 1,
+            ..plan(addr, None, Mix::SEED)
+        },
+        LoadPlan {
+            connections: 0,
+            ..plan(addr, None, Mix::SEED)
+        },
+        plan(addr, Some(0.0), Mix::SEED),
+        plan(addr, Some(f64::NAN), Mix::SEED),
+    ] {
+        let err = load::run(bad).err().expect("refused");
+        assert!(matches!(err, load::LoadError::BadPlan { .. }), "{err}");
+    }
+}
+
+#[test]
+fn a_few_client_threads_drive_many_connections_in_both_loops() {
+    let server = dense_server();
+    // Open loop: 5 connections on 2 client threads (3 and 2), 250 ms at
+    // 2000 req/s: the 500 requests due, every one sent and answered.
+    let mut p = plan(server.addr, Some(2000.0), Mix::SEED);
+    p.connections = 5;
+    p.client_threads = 2;
+    p.duration = Duration::from_millis(250);
+    let open = load::run(p.clone()).expect("open-loop run");
+    assert_eq!(open.requests, 500, "every due request is sent");
+    assert_eq!(open.transport_errors, 0);
+    assert!(
+        open.statuses.iter().all(|(code, _)| *code == 200),
+        "{:?}",
+        open.statuses
+    );
+    let (late50, late99) = open.lateness;
+    assert!(late50 >= 1 && late50 <= late99, "{:?}", open.lateness);
+    let http = open.file.cells[0].samples[0].http.expect("HTTP counts");
+    assert_eq!((http.lateness_p50_ns, http.lateness_p99_ns), open.lateness);
+    assert!(
+        open.file.stores[0]
+            .about
+            .contains("5 connections on 2 client threads"),
+        "{}",
+        open.file.stores[0].about
+    );
+    // Closed loop: 8 connections on one thread, all busy to the end.
+    p.rate = None;
+    p.connections = 8;
+    p.client_threads = 1;
+    let closed = load::run(p).expect("closed-loop run");
+    assert!(
+        closed.requests >= 8 && closed.rps > 0.0,
+        "{}",
+        closed.requests
+    );
+    assert_eq!(closed.transport_errors, 0);
+    assert!(closed.statuses.iter().all(|(code, _)| *code == 200));
+    assert_eq!(
+        closed.statuses.iter().map(|(_, n)| n).sum::<u64>(),
+        closed.requests
+    );
+    assert!(closed.file.stores[0].about.contains("on 1 client thread,"));
+}
+
+/// A fake server that answers `/healthz` and, on every other connection,
+/// reads one request, records its method and closes without answering,
+/// until `stop` is set.
+fn forgetful_server() -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+    std::thread::JoinHandle<Vec<String>>,
+) {
+    use std::io::{Read, Write};
+    use std::sync::atomic::Ordering;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("non-blocking");
+    let addr = listener.local_addr().expect("addr");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopped = stop.clone();
+    let server = std::thread::spawn(move || {
+        let mut methods = Vec::new();
+        while !stopped.load(Ordering::Relaxed) {
+            let Ok((mut s, _)) = listener.accept() else {
+                std::thread::sleep(Duration::from_millis(1));
+                continue;
+            };
+            let _ = s.set_nonblocking(false);
+            let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && matches!(s.read(&mut byte), Ok(1)) {
+                head.push(byte[0]);
+            }
+            let text = String::from_utf8_lossy(&head).into_owned();
+            if text.starts_with("GET /healthz ") {
+                let body = r#"{"store":"forgetful","tasks":10}"#;
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+            } else if !text.is_empty() {
+                methods.push(text.split(' ').next().unwrap_or("").to_owned());
+            }
+        }
+        methods
+    });
+    (addr, stop, server)
+}
+
+#[test]
+fn the_event_loop_retries_a_failed_get_once_and_never_a_patch() {
+    for (mix, sent_per_request) in [("update=100", 1), ("read=100", 2)] {
+        let (addr, stop, server) = forgetful_server();
+        let mut p = plan(addr, Some(100.0), mix.parse().expect("mix"));
+        p.connections = 1;
+        p.duration = Duration::from_millis(200);
+        p.workload.keys = 10;
+        let outcome = load::run(p).expect("the run ends");
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let methods = server.join().expect("fake server");
+        // 20 requests due; none answered.
+        assert_eq!(outcome.requests, 20, "{mix}");
+        assert_eq!(outcome.transport_errors, 20, "{mix}");
+        assert!(outcome.statuses.is_empty(), "{mix}");
+        let want = if mix == "read=100" { "GET" } else { "PATCH" };
+        assert!(methods.iter().all(|m| m == want), "{mix}: {methods:?}");
+        assert_eq!(methods.len(), 20 * sent_per_request, "{mix}: {methods:?}");
+    }
 }
 
 #[test]

@@ -237,8 +237,12 @@ pub struct HttpSample {
     pub server_errors: u64,
     /// Requests that failed below HTTP (connect, reset, timeout).
     pub transport_errors: u64,
-    /// How late the client sent its requests after their due time (open
-    /// loop; 0 in a closed loop), median and 99th percentile, ns.
+    /// How late the client itself sent its requests, median and 99th
+    /// percentile, ns: in an open loop, from the moment a request could go
+    /// (due, and its connection free) to when it went; in a closed loop,
+    /// the client's turnaround after the previous answer. (Files written
+    /// before the event-loop client: open loop from the due time, 0 in a
+    /// closed loop.)
     pub lateness_p50_ns: u64,
     pub lateness_p99_ns: u64,
     /// Read latency from each request's due time, ns.

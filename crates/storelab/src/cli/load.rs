@@ -1,4 +1,8 @@
 //! `storelab load`: the HTTP load generator against a server on this machine.
+//!
+//! The client (the `storelab-load` crate doc has the design): a few threads,
+//! each driving many non-blocking keep-alive connections from one epoll
+//! set, so that the client takes little of the cores the server needs.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -23,9 +27,16 @@ pub(super) struct LoadArgs {
     /// How long to load, e.g. 10s.
     #[arg(long, default_value = "10s")]
     duration: String,
-    /// Concurrent connections.
+    /// Concurrent keep-alive connections (one request in flight on each).
     #[arg(long, default_value_t = 4)]
     connections: usize,
+    /// Client threads driving the connections, each many of them through
+    /// one epoll set with non-blocking sockets (at most one per
+    /// connection). One is the least CPU taken from the server; raise it
+    /// only when one client thread is saturated (closed loop on many
+    /// cores).
+    #[arg(long, default_value_t = 1)]
+    client_threads: usize,
     /// Operation mix, as for `run`.
     #[arg(long, default_value = "read=80,update=20")]
     mix: String,
@@ -43,7 +54,11 @@ pub(super) struct LoadArgs {
     /// Sweep the open-loop rate: from --sweep-start, times --sweep-factor
     /// per step (each step lasts --duration), until the corrected p99
     /// passes --target-p99, a request fails, or the server falls behind;
-    /// reports the knee (the highest rate sustained under the target).
+    /// reports the knee (the highest rate sustained under the target) and
+    /// the client's own lateness at every step. The knee is judged only at
+    /// steps where the client kept up (its lateness p99 at most a tenth of
+    /// the target); if it was behind at the failing step, the knee is
+    /// reported as a lower bound.
     #[arg(long, conflicts_with = "rate")]
     sweep: bool,
     /// The sweep's first rate, requests per second.
@@ -87,6 +102,9 @@ pub(super) fn load(args: LoadArgs) -> Result<(), Failure> {
     if args.connections == 0 || args.connections > load::MAX_CONNECTIONS {
         return Err(format!("--connections must be 1 to {}", load::MAX_CONNECTIONS).into());
     }
+    if args.client_threads == 0 || args.client_threads > load::MAX_CLIENT_THREADS {
+        return Err(format!("--client-threads must be 1 to {}", load::MAX_CLIENT_THREADS).into());
+    }
     if let Some(rate) = args.rate
         && !(rate > 0.0 && rate <= load::MAX_RATE)
     {
@@ -113,6 +131,7 @@ pub(super) fn load(args: LoadArgs) -> Result<(), Failure> {
         rate: args.rate,
         duration,
         connections: args.connections,
+        client_threads: args.client_threads,
         workload: Workload {
             keys,
             capacity: None,
@@ -196,14 +215,23 @@ fn sweep(args: &LoadArgs, base: storelab_load::LoadPlan) -> Result<(), Failure> 
     })?;
     let json = serde_json::to_string_pretty(&result).map_err(|e| e.to_string())?;
     storelab_results::write_file(args.out(), (json + "\n").as_bytes())?;
+    print_sweep(args, &result);
+    Ok(())
+}
+
+/// What `storelab load --sweep` prints: every step, the client's lateness
+/// beside the server's latency, and the knee.
+fn print_sweep(args: &LoadArgs, result: &storelab_load::sweep::Sweep) {
+    let d = |v: u64| table::duration_ns(v as f64);
     println!(
-        "storelab load {} --sweep · store {} · {} connections · {} s per step · {} · target p99 {}",
+        "storelab load {} --sweep · store {} · {} connections on {} client thread(s) · {} s per step · {} · target p99 {}",
         args.url,
         result.store,
         result.connections,
+        result.client_threads,
         result.step_seconds,
         result.mix,
-        table::duration_ns(result.target_p99_ns as f64)
+        d(result.target_p99_ns)
     );
     let mut t = table::Table::new(&[
         "rate",
@@ -212,11 +240,13 @@ fn sweep(args: &LoadArgs, base: storelab_load::LoadPlan) -> Result<(), Failure> 
         "p99 corrected",
         "p99 uncorrected",
         "p99.9 corrected",
+        "client late p50",
+        "late p99",
+        "client",
         "errors",
         "step",
     ]);
     for s in &result.steps {
-        let d = |v: u64| table::duration_ns(v as f64);
         t.row(vec![
             per_second(s.rate),
             per_second(s.achieved),
@@ -224,23 +254,32 @@ fn sweep(args: &LoadArgs, base: storelab_load::LoadPlan) -> Result<(), Failure> 
             d(s.corrected.p99),
             d(s.uncorrected.p99),
             d(s.corrected.p999),
+            d(s.lateness_p50_ns),
+            d(s.lateness_p99_ns),
+            if s.client_late { "LATE" } else { "kept up" }.into(),
             s.errors.to_string(),
             s.failed.clone().unwrap_or_else(|| "passed".into()),
         ]);
     }
     print!("{}", t.text());
+    let knee = match (result.knee, result.client_limited) {
+        (Some(k), false) => format!("{} req/s", per_second(k)),
+        (Some(k), true) => format!(
+            "at least {} req/s (a lower bound: the failing step had the client behind)",
+            per_second(k)
+        ),
+        (None, _) => "none (no step passed with the client keeping up)".into(),
+    };
+    println!("knee: {knee}; stopped {}.", result.stopped);
     println!(
-        "knee: {}; stopped {}. corrected: from each request's due time; uncorrected: from its send time.",
-        result
-            .knee
-            .map_or("none (the first step failed)".into(), |k| format!(
-                "{} req/s",
-                per_second(k)
-            )),
-        result.stopped
+        "corrected: from each request's due time; uncorrected: from its send time; client late: \
+         from when a request could be sent (due, its connection free) to when the client sent it. \
+         The knee is judged only at steps where the client kept up (client late p99 at most {}, \
+         {:.0}% of the target); a LATE step that passed does not stop the sweep.",
+        d(result.lateness_bound_ns),
+        storelab_load::sweep::CLIENT_SHARE * 100.0
     );
     println!("results: {}", args.out().display());
-    Ok(())
 }
 
 /// What `storelab load` prints: the run, its statuses, its latency table.
@@ -251,10 +290,11 @@ pub(super) fn print_load(
 ) {
     let cell = &outcome.file.cells[0];
     println!(
-        "storelab load {} · store {} · {} connections · {} · {}",
+        "storelab load {} · store {} · {} connections on {} client thread(s) · {} · {}",
         args.url,
         cell.store,
         args.connections,
+        args.client_threads.min(args.connections),
         args.rate.map_or("closed loop".to_owned(), |r| format!(
             "open loop at {r} req/s"
         )),
@@ -290,12 +330,18 @@ pub(super) fn print_load(
         ]);
     }
     print!("{}", t.text());
+    let (late50, late99) = (
+        table::duration_ns(outcome.lateness.0 as f64),
+        table::duration_ns(outcome.lateness.1 as f64),
+    );
     if args.rate.is_some() {
         println!(
             "latency is measured from each request's due time (no coordinated omission); the client sent \
-             requests {} late at p50, {} at p99",
-            table::duration_ns(outcome.lateness.0 as f64),
-            table::duration_ns(outcome.lateness.1 as f64)
+             requests {late50} late at p50, {late99} at p99 (from when each could be sent: due, its connection free)"
+        );
+    } else {
+        println!(
+            "the client sent each next request {late50} after the last answer at p50, {late99} at p99"
         );
     }
     println!("results: {}", args.out().display());

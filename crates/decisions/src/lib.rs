@@ -25,6 +25,8 @@
 //! - `targets`: the targets; `hot`: hot keys; `soak`: the soak run;
 //!   `knobs`: the log's future opportunities;
 //! - `workloads`: the field's workloads; `many_cores`: other machines;
+//!   `rare_mix`: exact mixes; `hyaline`: the 16-core issue's 2-core
+//!   proxies; `load_client`: the load generator against wrk;
 //!   `mutants`: the conformance suite's mutation score.
 //!
 //! [`rules`] holds the verdict rules they all apply.
@@ -46,6 +48,7 @@ mod hot;
 mod http;
 mod hyaline;
 mod knobs;
+mod load_client;
 mod log_claims;
 mod many_cores;
 mod micro;
@@ -446,6 +449,7 @@ const SECTIONS: &[Section] = &[
     ("many-cores-floor", many_cores::section_floor),
     ("rare-mix", rare_mix::section),
     ("hyaline-proxies", hyaline::section_proxies),
+    ("load-vs-wrk", load_client::section),
 ];
 
 fn generate(name: &str, r: &mut Results) -> Result<String, DecisionsError> {

@@ -16,9 +16,9 @@ pub enum RenderError {
     /// plotters could not draw or save a plot (its message).
     #[error("cannot draw plot: {message}")]
     Plot { message: String },
-    /// The soak file could not be read (the results crate's message).
-    #[error("{0}")]
-    Soak(String),
+    /// The soak file could not be read.
+    #[error(transparent)]
+    Soak(#[from] storelab_results::SoakError),
     /// The report could not be written.
     #[error(transparent)]
     Results(#[from] ResultsError),

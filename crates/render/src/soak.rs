@@ -142,7 +142,7 @@ type SoakChart<'a, 'b> =
 
 /// Reads the soak file at `json` and draws its plot into `svg`.
 pub fn write_soak_plot(json: &Path, svg: &Path) -> PlotResult {
-    soak_plot(&SoakFile::read(json).map_err(RenderError::Soak)?, svg)
+    soak_plot(&SoakFile::read(json)?, svg)
 }
 
 /// Draws the soak plot of `file` into an SVG file at `path`.

@@ -17,7 +17,7 @@ pub mod soak;
 
 pub use error::ResultsError;
 pub use machine::Machine;
-pub use soak::SoakFile;
+pub use soak::{SoakError, SoakFile};
 use workload::{ReadMode, Workload};
 
 /// The schema identifier of run files this version writes and reads.

@@ -4,7 +4,7 @@
 //! percentiles. Versioned by [`SOAK_SCHEMA`].
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -77,29 +77,56 @@ impl SoakMinute {
     }
 }
 
+/// Why a soak file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SoakError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("not JSON: {0}")]
+    NotJson(serde_json::Error),
+    #[error("schema '{found}'; this storelab reads '{SOAK_SCHEMA}'")]
+    Schema { found: String },
+    #[error("not a soak file (no schema field)")]
+    NoSchema,
+    #[error("does not match schema {SOAK_SCHEMA}: {0}")]
+    Mismatch(serde_json::Error),
+    /// One of the above, in the file at `path`.
+    #[error("{}: {source}", path.display())]
+    In {
+        path: PathBuf,
+        source: Box<SoakError>,
+    },
+}
+
 impl SoakFile {
     /// Reads and checks a soak file.
-    pub fn read(path: &Path) -> Result<SoakFile, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        SoakFile::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    pub fn read(path: &Path) -> Result<SoakFile, SoakError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SoakError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        SoakFile::parse(&text).map_err(|e| SoakError::In {
+            path: path.to_owned(),
+            source: Box::new(e),
+        })
     }
 
     /// Parses and checks the text of a soak file.
-    pub fn parse(text: &str) -> Result<SoakFile, String> {
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    pub fn parse(text: &str) -> Result<SoakFile, SoakError> {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(SoakError::NotJson)?;
         match value.get("schema").and_then(|s| s.as_str()) {
             Some(SOAK_SCHEMA) => {}
             Some(other) => {
-                return Err(format!(
-                    "schema '{other}'; this storelab reads '{SOAK_SCHEMA}'"
-                ));
+                return Err(SoakError::Schema {
+                    found: other.to_owned(),
+                });
             }
-            None => return Err("not a soak file (no schema field)".to_owned()),
+            None => return Err(SoakError::NoSchema),
         }
-        serde_json::from_value(value)
-            .map_err(|e| format!("does not match schema {SOAK_SCHEMA}: {e}"))
+        serde_json::from_value(value).map_err(SoakError::Mismatch)
     }
 }
 
@@ -134,11 +161,15 @@ mod tests {
     #[test]
     fn refuses_other_schemas_and_missing_fields() {
         let other = TEXT.replace("storelab-soak/1", "storelab-soak/2");
-        let err = SoakFile::parse(&other).expect_err("refused");
+        let err = SoakFile::parse(&other).expect_err("refused").to_string();
         assert!(err.contains("storelab-soak/2"), "{err}");
-        let err = SoakFile::parse(r#"{"rate": 1}"#).expect_err("refused");
+        let err = SoakFile::parse(r#"{"rate": 1}"#)
+            .expect_err("refused")
+            .to_string();
         assert!(err.contains("no schema"), "{err}");
-        let err = SoakFile::parse(&TEXT.replace("\"rss_kib\": 2048, ", "")).expect_err("refused");
+        let err = SoakFile::parse(&TEXT.replace("\"rss_kib\": 2048, ", ""))
+            .expect_err("refused")
+            .to_string();
         assert!(err.contains("rss_kib"), "{err}");
     }
 

@@ -1,0 +1,150 @@
+//! "The load generator against wrk": is `storelab load` as fast a client as
+//! wrk on the same server (`scripts/load-vs-wrk`, one file per machine,
+//! `results/<machine>/load-vs-wrk.json`)? A client slower than wrk
+//! understates the server: its "most req/s" is its own limit.
+//!
+//! Each round runs wrk and then `storelab load` for the same seconds on the
+//! same server, connections and client threads; the figure is wrk's req/s
+//! over `storelab load`'s, round by round. The claim "as fast as wrk" is
+//! judged with [`rules::counts_at_most`] on the rounds' ratios against
+//! [`AS_FAST`]: it holds when every round is within it, does not hold when
+//! no round is. Descriptive, outside the document's family.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use crate::rules;
+use crate::{DecisionsError, Results, read_json};
+
+/// wrk's req/s over `storelab load`'s at most this for "as fast": a 5%
+/// margin, the size of the run-to-run spread of one tool here.
+pub(crate) const AS_FAST: f64 = 1.05;
+
+/// The parts of `load-vs-wrk.json` the section shows.
+#[derive(Debug, Deserialize)]
+pub(crate) struct LoadVsWrk {
+    pub store: String,
+    pub machine: String,
+    pub prefill: u64,
+    pub seconds_per_run: u64,
+    pub client_threads: usize,
+    pub by_connections: Vec<ByConnections>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ByConnections {
+    pub connections: usize,
+    pub wrk_rps: Vec<f64>,
+    pub storelab_rps: Vec<f64>,
+    pub ratio_wrk_over_storelab: Vec<f64>,
+    pub errors: u64,
+}
+
+/// One table for every machine folder that has the file.
+pub(crate) fn section(r: &mut Results) -> Result<String, DecisionsError> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&r.dir)
+        .map_err(|source| DecisionsError::Read {
+            path: r.dir.clone(),
+            source,
+        })?
+        .filter_map(|d| d.ok().map(|d| d.path().join("load-vs-wrk.json")))
+        .filter(|p| p.exists())
+        .collect();
+    files.sort();
+    let mut s = String::from(
+        "| machine | store served | connections | rounds | wrk req/s (median) | `storelab load` req/s (median) | wrk over `storelab load`, per round | as fast as wrk (within 5%) |\n\
+         |---|---|---:|---:|---:|---:|---|---|\n",
+    );
+    if files.is_empty() {
+        s.push_str("| (no `load-vs-wrk.json` yet: run `scripts/load-vs-wrk`) | | | | | | | |\n");
+    }
+    let mut commands = Vec::new();
+    for path in files {
+        let f: LoadVsWrk = read_json(&path)?;
+        for c in &f.by_connections {
+            rows(&mut s, &f, c);
+        }
+        commands.push(format!(
+            "`OUT=results/{}/load-vs-wrk.json scripts/load-vs-wrk {}` ({} tasks, {} s per run, {} client thread(s) for both tools)",
+            f.machine, f.store, f.prefill, f.seconds_per_run, f.client_threads
+        ));
+    }
+    if !commands.is_empty() {
+        let _ = write!(s, "\nReproduce: {}.", commands.join("; "));
+    }
+    Ok(s)
+}
+
+fn rows(s: &mut String, f: &LoadVsWrk, c: &ByConnections) {
+    let ratios = &c.ratio_wrk_over_storelab;
+    let lo = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let verdict = if ratios.is_empty() {
+        "untestable (no round)".to_owned()
+    } else {
+        rules::counts_at_most((lo, hi), AS_FAST).label()
+    };
+    let errors = if c.errors > 0 {
+        format!(" ({} errors)", c.errors)
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        s,
+        "| {} | `{}` | {} | {} | {:.0} | {:.0} | {}{errors} | {verdict} |",
+        f.machine,
+        f.store,
+        c.connections,
+        ratios.len(),
+        storelab_stats::median(&c.wrk_rps),
+        storelab_stats::median(&c.storelab_rps),
+        ratios
+            .iter()
+            .map(|r| format!("{r:.2}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(ratios: &[f64]) -> LoadVsWrk {
+        LoadVsWrk {
+            store: "dense".into(),
+            machine: "m".into(),
+            prefill: 10,
+            seconds_per_run: 1,
+            client_threads: 1,
+            by_connections: vec![ByConnections {
+                connections: 4,
+                wrk_rps: vec![100.0; ratios.len()],
+                storelab_rps: ratios.iter().map(|r| 100.0 / r).collect(),
+                ratio_wrk_over_storelab: ratios.to_vec(),
+                errors: 0,
+            }],
+        }
+    }
+
+    fn row(ratios: &[f64]) -> String {
+        let f = file(ratios);
+        let mut s = String::new();
+        rows(&mut s, &f, &f.by_connections[0]);
+        s
+    }
+
+    #[test]
+    fn as_fast_holds_only_when_every_round_is_within_5_percent() {
+        assert!(
+            row(&[0.98, 1.04, 1.01]).contains("**holds**"),
+            "{}",
+            row(&[0.98])
+        );
+        assert!(row(&[1.10, 1.22, 1.06]).contains("**does not hold**"));
+        assert!(row(&[1.01, 1.20]).contains("**inconclusive**"));
+        assert!(row(&[]).contains("untestable"));
+    }
+}

@@ -78,7 +78,7 @@ const PROXIES: &[(&str, &str, &str, Option<f64>)] = &[
 
 pub(crate) fn section_proxies(r: &mut Results) -> Result<String, DecisionsError> {
     let mut s = String::from(
-        "| mix (machine, build) | `hyaline` 2 threads over 1 (95%) | `rcu` | peer | peer's | `hyaline`'s over the peer's, per round (95%) | ns/op at 2 threads: `hyaline`, peer | target (descriptive, 95%) |\n\
+        "| mix (machine, build) | `hyaline` 2 threads over 1 (95%) | `rcu` | peer | peer's | `hyaline`'s over the peer's, per round (95%) | ns/op at 1 → 2 threads: `hyaline`; peer | target (descriptive, 95%) |\n\
          |---|---|---|---|---|---|---|---|\n",
     );
     let mut commands = Vec::new();
@@ -87,6 +87,12 @@ pub(crate) fn section_proxies(r: &mut Results) -> Result<String, DecisionsError>
             row(&mut s, &run, label, peer, *least);
             commands.push(command(&run));
         }
+    }
+    for (file, label) in [
+        ("hyaline-growth.json", "creates only"),
+        ("hyaline-hot-update.json", "hot-update"),
+    ] {
+        every_store_line(&mut s, r, file, label)?;
     }
     memory_lines(&mut s, r)?;
     let _ = write!(
@@ -146,17 +152,50 @@ fn row(s: &mut String, run: &RunFile, label: &str, peer: &str, least: Option<f64
     }
     let _ = writeln!(
         s,
-        "| {label} ({}, {}) | {} | {} | `{peer}` | {} | {} | {}, {} | {} |",
+        "| {label} ({}, {}) | {} | {} | `{peer}` | {} | {} | {} → {}; {} → {} | {} |",
         run.machine.name(),
         short_commit(&run.machine),
         interval(&h),
         interval(&speedup(run, "rcu")),
         interval(&speedup(run, peer)),
         interval(&vs),
+        ns_at(run, "hyaline", 1),
         ns_at(run, "hyaline", 2),
+        ns_at(run, peer, 1),
         ns_at(run, peer, 2),
         targets.join("; ")
     );
+}
+
+/// Every store's speed-up (2 threads over 1, per round, median) in each
+/// run of one proxy: which stores gain from a second thread and which lose.
+fn every_store_line(
+    s: &mut String,
+    r: &mut Results,
+    file: &str,
+    label: &str,
+) -> Result<(), DecisionsError> {
+    for run in runs(r, file)? {
+        let mut stores: Vec<&str> = Vec::new();
+        for c in &run.cells {
+            if !stores.contains(&c.store.as_str()) {
+                stores.push(&c.store);
+            }
+        }
+        let each: Vec<String> = stores
+            .iter()
+            .filter(|st| run.cell(st, 1).is_some() && run.cell(st, 2).is_some())
+            .map(|st| format!("`{st}` {:.2}x", speedup(&run, st).median))
+            .collect();
+        let _ = writeln!(
+            s,
+            "\n{label} ({}, {}), every store, 2 threads over 1 (median of the rounds): {}.",
+            run.machine.name(),
+            short_commit(&run.machine),
+            each.join(", ")
+        );
+    }
+    Ok(())
 }
 
 /// The memory phase of each write-heavy proxy run (one thread creating and

@@ -63,6 +63,17 @@ pub(crate) fn section(r: &mut Results) -> Result<String, DecisionsError> {
     let mut commands = Vec::new();
     for path in files {
         let f: LoadVsWrk = read_json(&path)?;
+        let dir = path
+            .parent()
+            .and_then(|d| d.file_name())
+            .map(|d| d.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if f.machine != dir {
+            return Err(DecisionsError::MisplacedMachine {
+                dir: PathBuf::from(dir),
+                found: f.machine,
+            });
+        }
         for c in &f.by_connections {
             rows(&mut s, &f, c);
         }

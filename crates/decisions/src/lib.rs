@@ -450,6 +450,7 @@ const SECTIONS: &[Section] = &[
     ("rare-mix", rare_mix::section),
     ("hyaline-proxies", hyaline::section_proxies),
     ("load-vs-wrk", load_client::section),
+    ("knee-vs-closed", load_client::section_knee),
 ];
 
 fn generate(name: &str, r: &mut Results) -> Result<String, DecisionsError> {

@@ -9,11 +9,17 @@
 //! judged with [`rules::counts_at_most`] on the rounds' ratios against
 //! [`AS_FAST`]: it holds when every round is within it, does not hold when
 //! no round is. Descriptive, outside the document's family.
+//!
+//! [`section_knee`] sets the rate sweep's knee against the closed loop on
+//! the same server (`scripts/knee-vs-closed`, `knee-vs-closed.json`): the
+//! knee within [`KNEE_WITHIN`] of the closed-loop rate, judged the same way.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use serde::Deserialize;
+
+use storelab_render::table::duration_ns;
 
 use crate::rules;
 use crate::{DecisionsError, Results, read_json};
@@ -42,17 +48,124 @@ pub(crate) struct ByConnections {
     pub errors: u64,
 }
 
-/// One table for every machine folder that has the file.
-pub(crate) fn section(r: &mut Results) -> Result<String, DecisionsError> {
+/// The closed-loop rate over the knee at most this for "within 2x".
+pub(crate) const KNEE_WITHIN: f64 = 2.0;
+
+/// The parts of `knee-vs-closed.json` the section shows.
+#[derive(Debug, Deserialize)]
+pub(crate) struct KneeVsClosed {
+    pub store: String,
+    pub machine: String,
+    pub connections: usize,
+    pub rounds: Vec<KneeRound>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct KneeRound {
+    pub closed_rps: f64,
+    pub knee: Option<f64>,
+    pub client_limited: bool,
+    pub knee_p99_ns: Option<u64>,
+    pub first_failure: Option<String>,
+    pub first_failure_lateness_p99_ns: Option<u64>,
+}
+
+/// `results/*/NAME`, by folder, each checked to be its folder's machine's.
+fn machine_files(r: &Results, name: &str) -> Result<Vec<PathBuf>, DecisionsError> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(&r.dir)
         .map_err(|source| DecisionsError::Read {
             path: r.dir.clone(),
             source,
         })?
-        .filter_map(|d| d.ok().map(|d| d.path().join("load-vs-wrk.json")))
+        .filter_map(|d| d.ok().map(|d| d.path().join(name)))
         .filter(|p| p.exists())
         .collect();
     files.sort();
+    Ok(files)
+}
+
+/// The folder a machine's file lies in must be named for that machine.
+fn check_folder(path: &std::path::Path, machine: &str) -> Result<(), DecisionsError> {
+    let dir = path
+        .parent()
+        .and_then(|d| d.file_name())
+        .map(|d| d.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if machine == dir {
+        Ok(())
+    } else {
+        Err(DecisionsError::MisplacedMachine {
+            dir: PathBuf::from(dir),
+            found: machine.to_owned(),
+        })
+    }
+}
+
+/// The knee against the closed loop, one row per round of every machine.
+pub(crate) fn section_knee(r: &mut Results) -> Result<String, DecisionsError> {
+    let mut s = String::from(
+        "| machine | store | connections | round | closed loop req/s | knee req/s | closed loop over the knee | p99 at the knee | first failing step | client lateness p99 there |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---|---:|\n",
+    );
+    let files = machine_files(r, "knee-vs-closed.json")?;
+    if files.is_empty() {
+        s.push_str(
+            "| (no `knee-vs-closed.json` yet: run `scripts/knee-vs-closed`) | | | | | | | | | |\n",
+        );
+    }
+    let mut verdicts = Vec::new();
+    for path in files {
+        let f: KneeVsClosed = read_json(&path)?;
+        check_folder(&path, &f.machine)?;
+        let mut ratios = Vec::new();
+        for (i, round) in f.rounds.iter().enumerate() {
+            let ratio = round.knee.map(|k| round.closed_rps / k);
+            ratios.push(ratio.unwrap_or(f64::INFINITY));
+            let _ = writeln!(
+                s,
+                "| {} | `{}` | {} | {} | {:.0} | {}{} | {} | {} | {} | {} |",
+                f.machine,
+                f.store,
+                f.connections,
+                i + 1,
+                round.closed_rps,
+                round.knee.map_or("none".into(), |k| format!("{k:.0}")),
+                if round.client_limited {
+                    " (at least: the client was behind)"
+                } else {
+                    ""
+                },
+                ratio.map_or("-".into(), |x| format!("{x:.2}x")),
+                round
+                    .knee_p99_ns
+                    .map_or("-".into(), |n| duration_ns(n as f64)),
+                round.first_failure.as_deref().unwrap_or("none"),
+                round
+                    .first_failure_lateness_p99_ns
+                    .map_or("-".into(), |n| duration_ns(n as f64)),
+            );
+        }
+        let lo = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let verdict = if ratios.is_empty() {
+            "untestable (no round)".to_owned()
+        } else {
+            rules::counts_at_most((lo, hi), KNEE_WITHIN).label()
+        };
+        verdicts.push(format!(
+            "{} (`{}`, {} connections): the knee within {KNEE_WITHIN}x of the closed-loop rate in every round: {verdict}",
+            f.machine, f.store, f.connections
+        ));
+    }
+    for v in verdicts {
+        let _ = write!(s, "\n{v}.");
+    }
+    Ok(s)
+}
+
+/// One table for every machine folder that has the file.
+pub(crate) fn section(r: &mut Results) -> Result<String, DecisionsError> {
+    let files = machine_files(r, "load-vs-wrk.json")?;
     let mut s = String::from(
         "| machine | store served | connections | rounds | wrk req/s (median) | `storelab load` req/s (median) | wrk over `storelab load`, per round | as fast as wrk (within 5%) |\n\
          |---|---|---:|---:|---:|---:|---|---|\n",
@@ -63,17 +176,7 @@ pub(crate) fn section(r: &mut Results) -> Result<String, DecisionsError> {
     let mut commands = Vec::new();
     for path in files {
         let f: LoadVsWrk = read_json(&path)?;
-        let dir = path
-            .parent()
-            .and_then(|d| d.file_name())
-            .map(|d| d.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if f.machine != dir {
-            return Err(DecisionsError::MisplacedMachine {
-                dir: PathBuf::from(dir),
-                found: f.machine,
-            });
-        }
+        check_folder(&path, &f.machine)?;
         for c in &f.by_connections {
             rows(&mut s, &f, c);
         }

@@ -153,8 +153,8 @@ pub(crate) fn section_knee(r: &mut Results) -> Result<String, DecisionsError> {
             rules::counts_at_most((lo, hi), KNEE_WITHIN).label()
         };
         verdicts.push(format!(
-            "{} (`{}`, {} connections): the knee within {KNEE_WITHIN}x of the closed-loop rate in every round: {verdict}",
-            f.machine, f.store, f.connections
+            "{} (`{}`, {} connections): the knee within {KNEE_WITHIN}x of the closed-loop rate in every round: {verdict} (reproduce: `OUT=results/{}/knee-vs-closed.json scripts/knee-vs-closed {}`)",
+            f.machine, f.store, f.connections, f.machine, f.store
         ));
     }
     for v in verdicts {

@@ -9,14 +9,13 @@
 //! the issue's, judged by `rules::at_least` on these intervals.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
 
 use storelab_results::{Metric, RunFile};
 use storelab_stats::paired::{PairedRatio, ratio_summary};
 
 use super::DecisionsError;
 use super::rules::{self, Outcome};
-use super::{Results, command, short_commit};
+use super::{Results, check_folder, command, machine_files, short_commit};
 
 /// Per-round speed-ups (1 thread over 2) of `store`, by round.
 fn speedups(file: &RunFile, store: &str) -> Vec<(usize, f64)> {
@@ -111,26 +110,11 @@ pub(crate) fn section_proxies(r: &mut Results) -> Result<String, DecisionsError>
 /// file checked to come from the machine its folder names.
 fn runs(r: &mut Results, file: &str) -> Result<Vec<RunFile>, DecisionsError> {
     let mut out = vec![r.get(file)?.clone()];
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&r.dir)
-        .map_err(|source| DecisionsError::Read {
-            path: r.dir.clone(),
-            source,
-        })?
-        .filter_map(|d| d.ok().map(|d| d.path()))
-        .filter(|p| p.is_dir() && p.join(file).exists())
-        .collect();
-    dirs.sort();
-    for dir in dirs {
-        let rel = PathBuf::from(dir.file_name().unwrap_or_default());
-        let run = r.get_rel(&rel.join(file))?;
-        let name = run.machine.name();
-        if name != rel.to_string_lossy() {
-            return Err(DecisionsError::MisplacedMachine {
-                dir: rel,
-                found: name,
-            });
-        }
-        out.push(run.clone());
+    for path in machine_files(r, file)? {
+        let rel = path.strip_prefix(&r.dir).unwrap_or(&path).to_owned();
+        let run = r.get_rel(&rel)?.clone();
+        check_folder(&path, &run.machine.name())?;
+        out.push(run);
     }
     Ok(out)
 }

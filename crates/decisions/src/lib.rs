@@ -462,6 +462,38 @@ fn generate(name: &str, r: &mut Results) -> Result<String, DecisionsError> {
     write(r)
 }
 
+/// `results/MACHINE/NAME` for every machine folder that has it, by folder
+/// name (check each with [`check_folder`]).
+pub(crate) fn machine_files(r: &Results, name: &str) -> Result<Vec<PathBuf>, DecisionsError> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&r.dir)
+        .map_err(|source| DecisionsError::Read {
+            path: r.dir.clone(),
+            source,
+        })?
+        .filter_map(|d| d.ok().map(|d| d.path().join(name)))
+        .filter(|p| p.exists())
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// The folder a machine's file lies in must be named for that machine.
+pub(crate) fn check_folder(path: &std::path::Path, machine: &str) -> Result<(), DecisionsError> {
+    let dir = path
+        .parent()
+        .and_then(|d| d.file_name())
+        .map(|d| d.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if machine == dir {
+        Ok(())
+    } else {
+        Err(DecisionsError::MisplacedMachine {
+            dir: PathBuf::from(dir),
+            found: machine.to_owned(),
+        })
+    }
+}
+
 /// A result file that is not a run file (its own schema).
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, DecisionsError> {
     let text = std::fs::read_to_string(path).map_err(|source| DecisionsError::Read {

@@ -15,14 +15,13 @@
 //! knee within [`KNEE_WITHIN`] of the closed-loop rate, judged the same way.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
 
 use serde::Deserialize;
 
 use storelab_render::table::duration_ns;
 
 use crate::rules;
-use crate::{DecisionsError, Results, read_json};
+use crate::{DecisionsError, Results, check_folder, machine_files, read_json};
 
 /// wrk's req/s over `storelab load`'s at most this for "as fast": a 5%
 /// margin, the size of the run-to-run spread of one tool here.
@@ -68,37 +67,6 @@ pub(crate) struct KneeRound {
     pub knee_p99_ns: Option<u64>,
     pub first_failure: Option<String>,
     pub first_failure_lateness_p99_ns: Option<u64>,
-}
-
-/// `results/*/NAME`, by folder, each checked to be its folder's machine's.
-fn machine_files(r: &Results, name: &str) -> Result<Vec<PathBuf>, DecisionsError> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&r.dir)
-        .map_err(|source| DecisionsError::Read {
-            path: r.dir.clone(),
-            source,
-        })?
-        .filter_map(|d| d.ok().map(|d| d.path().join(name)))
-        .filter(|p| p.exists())
-        .collect();
-    files.sort();
-    Ok(files)
-}
-
-/// The folder a machine's file lies in must be named for that machine.
-fn check_folder(path: &std::path::Path, machine: &str) -> Result<(), DecisionsError> {
-    let dir = path
-        .parent()
-        .and_then(|d| d.file_name())
-        .map(|d| d.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    if machine == dir {
-        Ok(())
-    } else {
-        Err(DecisionsError::MisplacedMachine {
-            dir: PathBuf::from(dir),
-            found: machine.to_owned(),
-        })
-    }
 }
 
 /// The knee against the closed loop, one row per round of every machine.

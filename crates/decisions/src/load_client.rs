@@ -113,13 +113,7 @@ pub(crate) fn section_knee(r: &mut Results) -> Result<String, DecisionsError> {
                     .map_or("-".into(), |n| duration_ns(n as f64)),
             );
         }
-        let lo = ratios.iter().copied().fold(f64::INFINITY, f64::min);
-        let hi = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let verdict = if ratios.is_empty() {
-            "untestable (no round)".to_owned()
-        } else {
-            rules::counts_at_most((lo, hi), KNEE_WITHIN).label()
-        };
+        let verdict = every_round_at_most(&ratios, KNEE_WITHIN);
         verdicts.push(format!(
             "{} (`{}`, {} connections): the knee within {KNEE_WITHIN}x of the closed-loop rate in every round: {verdict} (reproduce: `OUT=results/{}/knee-vs-closed.json scripts/knee-vs-closed {}`)",
             f.machine, f.store, f.connections, f.machine, f.store
@@ -159,15 +153,21 @@ pub(crate) fn section(r: &mut Results) -> Result<String, DecisionsError> {
     Ok(s)
 }
 
-fn rows(s: &mut String, f: &LoadVsWrk, c: &ByConnections) {
-    let ratios = &c.ratio_wrk_over_storelab;
+/// "Every round's ratio is at most `limit`" ([`rules::counts_at_most`] on
+/// the rounds' lowest and highest), as the verdict's label; a round with no
+/// ratio (no knee) counts as infinitely far.
+fn every_round_at_most(ratios: &[f64], limit: f64) -> String {
+    if ratios.is_empty() {
+        return "untestable (no round)".to_owned();
+    }
     let lo = ratios.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let verdict = if ratios.is_empty() {
-        "untestable (no round)".to_owned()
-    } else {
-        rules::counts_at_most((lo, hi), AS_FAST).label()
-    };
+    rules::counts_at_most((lo, hi), limit).label()
+}
+
+fn rows(s: &mut String, f: &LoadVsWrk, c: &ByConnections) {
+    let ratios = &c.ratio_wrk_over_storelab;
+    let verdict = every_round_at_most(ratios, AS_FAST);
     let errors = if c.errors > 0 {
         format!(" ({} errors)", c.errors)
     } else {
@@ -216,6 +216,29 @@ mod tests {
         let mut s = String::new();
         rows(&mut s, &f, &f.by_connections[0]);
         s
+    }
+
+    #[test]
+    fn the_knee_is_within_2x_only_when_every_round_is() {
+        assert_eq!(every_round_at_most(&[1.2, 1.9], KNEE_WITHIN), "**holds**");
+        assert_eq!(
+            every_round_at_most(&[10.9, 4.5], KNEE_WITHIN),
+            "**does not hold**"
+        );
+        assert_eq!(
+            every_round_at_most(&[1.5, 4.5], KNEE_WITHIN),
+            "**inconclusive**"
+        );
+        // A round with no knee at all is as far as can be.
+        assert_eq!(
+            every_round_at_most(&[1.5, f64::INFINITY], KNEE_WITHIN),
+            "**inconclusive**"
+        );
+        assert_eq!(
+            every_round_at_most(&[f64::INFINITY], KNEE_WITHIN),
+            "**does not hold**"
+        );
+        assert!(every_round_at_most(&[], KNEE_WITHIN).contains("untestable"));
     }
 
     #[test]

@@ -78,7 +78,19 @@ pub const AUDIT_AT: Timestamp = Timestamp(777_777);
 ///   serves a stale version, fails);
 /// - `len`, `get_all` and `snapshot` agree on the count (a truncated
 ///   `get_all` fails).
+///
+/// A store outside the process that could not be reached during the cell
+/// or the audit ([`TaskStore::fault`]) fails with that reason first.
 pub fn audit<S: TaskStore>(store: &S, keys: u32, maybe_deleted: &[bool]) -> Result<(), String> {
+    let checked = contents(store, keys, maybe_deleted);
+    match store.fault() {
+        Some(fault) => Err(format!("a call to the store failed: {fault}")),
+        None => checked,
+    }
+}
+
+/// The checks of [`audit`] on what the store holds.
+fn contents<S: TaskStore>(store: &S, keys: u32, maybe_deleted: &[bool]) -> Result<(), String> {
     let kept = |id: u32| !maybe_deleted.get(id as usize).copied().unwrap_or(true);
     let step = (keys / 4_096).max(1);
     for id in (1..=keys).step_by(step as usize).filter(|id| kept(*id)) {

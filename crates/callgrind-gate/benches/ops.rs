@@ -89,6 +89,11 @@ macro_rules! gate_filter {
     (@acc $then:ident [$($kept:tt)*] $id:ident $name:literal Knob ($ty:ty) ($ctor:expr) $about:literal [$($opt:tt)*]; $($rest:tt)*) => {
         gate_filter!(@acc $then [$($kept)*] $($rest)*);
     };
+    // Stores outside the process: callgrind would count the client only,
+    // and the server's work in another process not at all.
+    (@acc $then:ident [$($kept:tt)*] $id:ident $name:literal Remote ($ty:ty) ($ctor:expr) $about:literal [$($opt:tt)*]; $($rest:tt)*) => {
+        gate_filter!(@acc $then [$($kept)*] $($rest)*);
+    };
     (@acc $then:ident [$($kept:tt)*] $id:ident $name:literal $family:ident ($ty:ty) ($ctor:expr) $about:literal [$($opt:tt)*]; $($rest:tt)*) => {
         gate_filter!(@opts $then [$($kept)*] ($id, $ty, $ctor) [$($opt)*] $($rest)*);
     };

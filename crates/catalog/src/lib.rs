@@ -23,7 +23,9 @@
 //! (engine adapters: the shard of an id, a walk that clones nothing),
 //! `threads` (owns threads: not in the single-threaded gate),
 //! `single_thread` (one thread only; the single-thread suite),
-//! `stores_nothing` (the harness's own cost; no suite), `knob` is a family.
+//! `stores_nothing` (the harness's own cost; no suite), `remote(target)`
+//! (lives outside the process: available only where its server is, see
+//! [`Store::available`]; run only when named, like the `Knob` family).
 
 use bench_harness::{Entry, Family, bench};
 use store_dense::DenseStore;
@@ -65,6 +67,15 @@ macro_rules! for_each_store {
                 "papaya: lock-free reads, epoch reclamation; one pin per operation" [serve];
             scc "scc" Peer (store_peers::SccStore) (store_peers::SccStore::with_capacity)
                 "scc HashMap: per-bucket locks, epoch reclamation" [serve];
+            redis "redis" Remote (store_redis::RedisStore) (store_redis::RedisStore::single)
+                "a real redis-server over loopback: a hash per task, Lua-script writes, INCRBY id blocks, striped len"
+                [serve, remote(store_redis::Target::Single)];
+            redis_cluster "redis-cluster" Remote (store_redis::RedisStore) (store_redis::RedisStore::cluster)
+                "redis on a local 3-master Redis Cluster: 256 hash tags per store, get_all walks every master"
+                [serve, remote(store_redis::Target::Cluster)];
+            redis_unpipelined "redis-unpipelined" Remote (store_redis::RedisStore) (store_redis::RedisStore::unpipelined)
+                "redis with get_all reading one hash per round trip (the knob: pipelining)"
+                [remote(store_redis::Target::Single)];
             shardunit_8 "shardunit-8" Knob (store_shardunit::ShardUnitStore)
                 (|c| store_shardunit::ShardUnitStore::with_shards_and_capacity(8, c))
                 "shardunit with 8 shards (the knob: shard count)"
@@ -124,6 +135,10 @@ pub struct Store {
     /// Builds the Task API over this store, prefilled with that many tasks
     /// (`storelab serve`); `None` for stores that cannot serve.
     pub serve: Option<fn(prefill: u32) -> axum::Router>,
+    /// Whether the store can be built here, or why not (a `remote` store
+    /// whose server is absent and cannot be started); in-process stores
+    /// always can.
+    pub available: fn() -> Result<(), String>,
 }
 
 /// The Task API over `store`, prefilled.
@@ -139,7 +154,7 @@ macro_rules! bench_options {
     ($b:expr;) => { $b };
     ($b:expr; sharded($f:expr) $(, $($rest:tt)*)?) => { $crate::bench_options!($b.sharded($f); $($($rest)*)?) };
     ($b:expr; walkable($f:expr) $(, $($rest:tt)*)?) => { $crate::bench_options!($b.walkable($f); $($($rest)*)?) };
-    ($b:expr; $other:ident $(, $($rest:tt)*)?) => { $crate::bench_options!($b; $($($rest)*)?) };
+    ($b:expr; $other:ident $(($($arg:tt)*))? $(, $($rest:tt)*)?) => { $crate::bench_options!($b; $($($rest)*)?) };
 }
 
 /// Applies the entry flags of a line's options.
@@ -151,6 +166,10 @@ macro_rules! entry_options {
     };
     ($s:ident, $ctor:expr, $name:literal; single_thread $(, $($rest:tt)*)?) => {
         $s.entry.single_thread = true;
+        entry_options!($s, $ctor, $name; $($($rest)*)?);
+    };
+    ($s:ident, $ctor:expr, $name:literal; remote($target:expr) $(, $($rest:tt)*)?) => {
+        $s.available = || store_redis::available($target);
         entry_options!($s, $ctor, $name; $($($rest)*)?);
     };
     ($s:ident, $ctor:expr, $name:literal; stores_nothing $(, $($rest:tt)*)?) => {
@@ -172,6 +191,7 @@ macro_rules! engine_stores {
                 }),
                 krate: crate_of(stringify!($ty)),
                 serve: None,
+                available: || Ok(()),
             };
             entry_options!(store, $ctor, $name; $($opt)*);
             store
@@ -278,8 +298,9 @@ pub enum SelectError {
     },
 }
 
-/// Looks up `names` (comma-separated; `all` is every store but the knob
-/// settings, `knobs` is those) in the catalog, in the catalog's order.
+/// Looks up `names` (comma-separated; `all` is every store in the process
+/// but the knob settings, `knobs` is those, `remote` the stores outside the
+/// process) in the catalog, in the catalog's order.
 pub fn select(names: &str) -> Result<Vec<Store>, SelectError> {
     let all = catalog();
     let wanted: Vec<&str> = names
@@ -290,14 +311,16 @@ pub fn select(names: &str) -> Result<Vec<Store>, SelectError> {
     if wanted.is_empty() {
         return Err(SelectError::NoStore);
     }
-    let knob = |s: &Store| s.entry.family == Family::Knob;
-    let selected = |s: &Store| {
-        wanted
-            .iter()
-            .any(|w| *w == s.entry.name || (*w == "all" && !knob(s)) || (*w == "knobs" && knob(s)))
+    let group = |s: &Store| match s.entry.family {
+        Family::Knob => "knobs",
+        Family::Remote => "remote",
+        _ => "all",
     };
+    let selected = |s: &Store| wanted.iter().any(|w| *w == s.entry.name || *w == group(s));
     for name in &wanted {
-        if !matches!(*name, "all" | "knobs") && !all.iter().any(|s| s.entry.name == *name) {
+        if !matches!(*name, "all" | "knobs" | "remote")
+            && !all.iter().any(|s| s.entry.name == *name)
+        {
             return Err(SelectError::UnknownStore {
                 name: (*name).to_owned(),
                 known: all.iter().map(|s| s.entry.name).collect(),
@@ -327,8 +350,23 @@ mod tests {
             .filter(|s| s.entry.family == Family::Knob)
             .count();
         assert!(knobs > 0);
-        assert_eq!(select("all").expect("all").len(), all.len() - knobs);
-        assert_eq!(select("all,knobs").expect("all and knobs").len(), all.len());
+        let remote = all
+            .iter()
+            .filter(|s| s.entry.family == Family::Remote)
+            .count();
+        assert_eq!(remote, 3);
+        assert_eq!(
+            select("all").expect("all").len(),
+            all.len() - knobs - remote
+        );
+        assert_eq!(
+            select("all,knobs,remote").expect("every group").len(),
+            all.len()
+        );
+        assert_eq!(
+            names(&select("remote").expect("remote")),
+            ["redis", "redis-cluster", "redis-unpipelined"]
+        );
         let two = select("dashmap, memory").expect("known names");
         assert_eq!(names(&two), ["memory", "dashmap"]);
     }

@@ -76,6 +76,8 @@ pub enum Family {
     Http,
     /// A criterion micro-benchmark of one claim, imported as a cell.
     Micro,
+    /// A store outside the process (Redis); run only when named.
+    Remote,
 }
 
 impl Family {
@@ -89,6 +91,7 @@ impl Family {
             Family::Limit => "limit",
             Family::Http => "http",
             Family::Micro => "micro",
+            Family::Remote => "remote",
         }
     }
 }

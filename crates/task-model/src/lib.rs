@@ -19,6 +19,6 @@ mod task;
 mod validate;
 
 pub use snapshot::{SharedSlots, Snapshot};
-pub use store::{IdPolicy, SnapshotGuarantee, StoreError, TaskApi, TaskStore};
+pub use store::{IdPolicy, SnapshotGuarantee, StoreError, TaskApi, TaskStore, Unreachable};
 pub use task::{NewTask, Task, TaskDraft, TaskId, TaskPatch, TaskUpdate, Timestamp};
 pub use validate::{MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS, ValidationError};

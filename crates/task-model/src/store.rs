@@ -23,6 +23,18 @@
 //! read-modify-write (two concurrent patches never lose each other's fields);
 //! a `get` sees either the version before or after a concurrent `update`,
 //! never a mix. `get_all` is weaker; see [`SnapshotGuarantee`].
+//!
+//! # A store outside the process
+//! The six primitives cannot fail: an in-process map always answers. A
+//! store that lives in another process (Redis) can be unreachable. It
+//! implements the `try_` methods for real and says so in [`Unreachable`];
+//! their defaults wrap the primitives in `Ok`, inlined, so an in-process
+//! store pays no instruction for them (the gate's counts drive the
+//! primitives and did not change). Such a store's primitives, which the
+//! timed loop calls, record the first failure and return an empty answer
+//! (or a placeholder task with id 0 from `create`); [`TaskStore::fault`]
+//! then reports it, and the engine's audit after every cell refuses a
+//! store with a fault, so no figure is ever computed from failed calls.
 
 use std::sync::Arc;
 
@@ -155,6 +167,64 @@ pub trait TaskStore: Send + Sync {
     fn get_with<R>(&self, id: TaskId, f: impl FnOnce(&Task) -> R) -> Option<R> {
         self.get(id).map(|task| f(&task))
     }
+
+    /// [`create`](Self::create), or why the store could not be reached.
+    #[inline]
+    fn try_create(&self, draft: TaskDraft) -> Result<Arc<Task>, Unreachable> {
+        Ok(self.create(draft))
+    }
+
+    /// [`get`](Self::get), or why the store could not be reached.
+    #[inline]
+    fn try_get(&self, id: TaskId) -> Result<Option<Arc<Task>>, Unreachable> {
+        Ok(self.get(id))
+    }
+
+    /// [`update`](Self::update), or why the store could not be reached.
+    #[inline]
+    fn try_update(&self, id: TaskId, patch: TaskPatch) -> Result<Option<Arc<Task>>, Unreachable> {
+        Ok(self.update(id, patch))
+    }
+
+    /// [`delete`](Self::delete), or why the store could not be reached.
+    #[inline]
+    fn try_delete(&self, id: TaskId) -> Result<Option<Arc<Task>>, Unreachable> {
+        Ok(self.delete(id))
+    }
+
+    /// [`get_all`](Self::get_all), or why the store could not be reached.
+    #[inline]
+    fn try_get_all(&self) -> Result<Vec<Arc<Task>>, Unreachable> {
+        Ok(self.get_all())
+    }
+
+    /// [`len`](Self::len), or why the store could not be reached.
+    #[inline]
+    fn try_len(&self) -> Result<usize, Unreachable> {
+        Ok(self.len())
+    }
+
+    /// The first failure a primitive met and could not report (a store
+    /// outside the process that was unreachable), if any. An in-process
+    /// store never has one. The engine checks it after every cell.
+    #[inline]
+    fn fault(&self) -> Option<Unreachable> {
+        None
+    }
+}
+
+/// A store that lives outside the process could not be reached: the
+/// connection was refused, broke or timed out, or the server answered with
+/// an error. Says which server and what happened.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("the store is unreachable: {0}")]
+pub struct Unreachable(pub Arc<str>);
+
+impl Unreachable {
+    /// A failure with this description.
+    pub fn new(reason: impl Into<Arc<str>>) -> Self {
+        Unreachable(reason.into())
+    }
 }
 
 /// Why a request-level operation failed.
@@ -164,6 +234,10 @@ pub enum StoreError {
     NotFound(TaskId),
     #[error("invalid input: {0}")]
     Invalid(#[from] ValidationError),
+    /// The store lives outside the process and could not be reached; the
+    /// request may succeed later (HTTP 503 with `Retry-After`).
+    #[error(transparent)]
+    Unavailable(#[from] Unreachable),
 }
 
 /// The fallible, request-level API an HTTP handler uses: validation and
@@ -172,23 +246,33 @@ pub enum StoreError {
 pub trait TaskApi: TaskStore {
     /// Validates `new` and stores it.
     fn create_task(&self, new: &NewTask) -> Result<Arc<Task>, StoreError> {
-        Ok(self.create(new.validate()?))
+        Ok(self.try_create(new.validate()?)?)
     }
 
     /// Task `id`, or `NotFound`.
     fn get_task(&self, id: TaskId) -> Result<Arc<Task>, StoreError> {
-        self.get(id).ok_or(StoreError::NotFound(id))
+        self.try_get(id)?.ok_or(StoreError::NotFound(id))
     }
 
     /// Validates `update` and applies it to task `id`.
     fn update_task(&self, id: TaskId, update: &TaskUpdate) -> Result<Arc<Task>, StoreError> {
         let patch = update.validate()?;
-        self.update(id, patch).ok_or(StoreError::NotFound(id))
+        self.try_update(id, patch)?.ok_or(StoreError::NotFound(id))
     }
 
     /// Deletes task `id`, or says it was not there.
     fn delete_task(&self, id: TaskId) -> Result<Arc<Task>, StoreError> {
-        self.delete(id).ok_or(StoreError::NotFound(id))
+        self.try_delete(id)?.ok_or(StoreError::NotFound(id))
+    }
+
+    /// Every task (see [`TaskStore::get_all`]), or `Unavailable`.
+    fn all_tasks(&self) -> Result<Vec<Arc<Task>>, StoreError> {
+        Ok(self.try_get_all()?)
+    }
+
+    /// How many tasks are stored, or `Unavailable`.
+    fn count_tasks(&self) -> Result<usize, StoreError> {
+        Ok(self.try_len()?)
     }
 }
 

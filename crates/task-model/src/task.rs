@@ -203,6 +203,22 @@ impl TaskPatch {
     pub fn at(&self) -> Timestamp {
         self.at
     }
+
+    /// The new title, if the patch sets one (a store that applies patches
+    /// elsewhere, in a Redis script, ships only these fields).
+    pub fn title(&self) -> Option<&str> {
+        self.title.as_deref()
+    }
+
+    /// The new description, if the patch sets one.
+    pub fn description(&self) -> Option<&str> {
+        self.description.as_deref()
+    }
+
+    /// The new `completed`, if the patch sets it.
+    pub fn completed(&self) -> Option<bool> {
+        self.completed
+    }
 }
 
 #[cfg(test)]

@@ -17,6 +17,8 @@ pub(super) struct ListArgs {
     /// (for scripts).
     #[arg(long)]
     servable: bool,
+    #[command(flatten)]
+    redis: super::redis::RedisArgs,
 }
 
 #[derive(Args, Debug)]
@@ -47,17 +49,22 @@ pub(super) struct ReportArgs {
     out: PathBuf,
 }
 
-pub(super) fn list(args: &ListArgs) {
+pub(super) fn list(args: &ListArgs) -> Result<(), Failure> {
+    args.redis.apply()?;
     if args.servable {
         for s in registry::catalog().iter().filter(|s| s.serve.is_some()) {
             println!("{}", s.entry.name);
         }
-        return;
+        return Ok(());
     }
     let mut t = table::Table::new(&["store", "kind", "threads", "what it is"]);
+    let mut unavailable = Vec::new();
     for s in registry::catalog() {
         let e = &s.entry;
         let kind = e.family.name();
+        if let Err(why) = (s.available)() {
+            unavailable.push(format!("{}: {why}", e.name));
+        }
         t.row(vec![
             e.name.into(),
             kind.into(),
@@ -70,6 +77,10 @@ pub(super) fn list(args: &ListArgs) {
         ]);
     }
     print!("{}", t.text());
+    for line in unavailable {
+        println!("unavailable here: {line}");
+    }
+    Ok(())
 }
 
 pub(super) fn merge(args: MergeArgs) -> Result<(), Failure> {

@@ -13,6 +13,7 @@ mod files;
 mod gate;
 mod load;
 mod machine;
+mod redis;
 mod run;
 mod serve;
 
@@ -207,10 +208,7 @@ pub fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::List(args) => {
-            files::list(&args);
-            Ok(())
-        }
+        Command::List(args) => files::list(&args),
         Command::Run(args) => run::run(args, Vec::new()),
         Command::Show(args) => storelab_results::RunFile::read(&args.file)
             .map(|f| run::print_run(&f))
@@ -227,6 +225,9 @@ pub fn main() -> ExitCode {
         Command::Export(args) => files::export(args),
         Command::Machine(args) => machine::machine(&args),
     };
+    // The Redis servers this process started, if any, stopped by process
+    // id, whatever the command's outcome.
+    store_redis::stop_local();
     exit(result)
 }
 

@@ -244,7 +244,9 @@ pub(super) struct RunArgs {
     /// Starting point; options below override it.
     #[arg(long, value_enum, default_value = "seed")]
     preset: Preset,
-    /// `all` (every store but knob settings), `knobs`, or names separated by commas (see `storelab list`).
+    /// `all` (every store in the process but knob settings), `knobs`,
+    /// `remote` (the stores on Redis), or names separated by commas (see
+    /// `storelab list`).
     #[arg(long, default_value = "all")]
     stores: String,
     /// Thread counts, e.g. 1,2,4 (default: 1, powers of two, and the core count).
@@ -290,6 +292,8 @@ pub(super) struct RunArgs {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+    #[command(flatten)]
+    pub(super) redis: super::redis::RedisArgs,
 }
 
 /// The default thread counts: 1, powers of two below the core count, and
@@ -351,7 +355,32 @@ pub fn parse_duration(raw: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-/// The entries `--stores` names: yours by name, the rest from the catalog.
+/// One line on stderr when `--stores all` leaves the stores outside the
+/// process out: which, why, and whether they could run here.
+fn say_remote_skipped(stores: &str) {
+    let named = |n: &str| stores.split(',').map(str::trim).any(|w| w == n);
+    if !named("all") {
+        return;
+    }
+    let remote: Vec<_> = registry::catalog()
+        .into_iter()
+        .filter(|s| s.entry.family == bench_harness::Family::Remote && !named(s.entry.name))
+        .collect();
+    let Some(first) = remote.first() else { return };
+    let names: Vec<_> = remote.iter().map(|s| s.entry.name).collect();
+    let here = match (first.available)() {
+        Ok(()) => "available here".to_owned(),
+        Err(why) => format!("unavailable here: {why}"),
+    };
+    eprintln!(
+        "storelab: skipped {}: stores outside the process run only when named (--stores remote); {here}",
+        names.join(", ")
+    );
+}
+
+/// The entries `--stores` names: yours by name, the rest from the catalog;
+/// a named store that cannot be built here (a `remote` one with no server)
+/// is refused with the reason.
 pub(super) fn select_entries(
     names: &str,
     mut yours: Vec<bench_harness::Entry>,
@@ -365,17 +394,20 @@ pub(super) fn select_entries(
         }
     }
     if !from_catalog.is_empty() || picked.is_empty() {
-        picked.extend(
-            registry::select(&from_catalog.join(","))?
-                .into_iter()
-                .map(|s| s.entry),
-        );
+        for store in registry::select(&from_catalog.join(","))? {
+            (store.available)().map_err(|why| {
+                format!("store '{}' cannot be built here: {why}", store.entry.name)
+            })?;
+            picked.push(store.entry);
+        }
     }
     Ok(picked)
 }
 
 pub(super) fn run(args: RunArgs, yours: Vec<bench_harness::Entry>) -> Result<(), Failure> {
     let plan = plan(&args)?;
+    args.redis.apply()?;
+    say_remote_skipped(&args.stores);
     let entries = select_entries(&args.stores, yours)?;
     for e in &entries {
         if e.single_thread && !plan.threads.contains(&1) {

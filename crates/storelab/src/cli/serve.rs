@@ -54,6 +54,8 @@ pub(super) struct ServeArgs {
     /// not in one); more get 503 with Retry-After.
     #[arg(long, default_value_t = 512)]
     max_in_flight: usize,
+    #[command(flatten)]
+    redis: super::redis::RedisArgs,
 }
 
 impl ServeArgs {
@@ -79,10 +81,13 @@ impl ServeArgs {
 
 pub(super) fn serve(args: ServeArgs) -> Result<(), Failure> {
     let mut limits = args.limits()?;
+    args.redis.apply()?;
     let entries = registry::select(&args.store)?;
     let [entry] = entries.as_slice() else {
         return Err("serve one store at a time".into());
     };
+    (entry.available)()
+        .map_err(|why| format!("store '{}' cannot be built here: {why}", entry.entry.name))?;
     let build = entry.serve.ok_or_else(|| {
         format!(
             "store '{}' cannot serve HTTP (it is single-threaded or stores nothing)",

@@ -60,6 +60,13 @@ ensure_gate_tools() {
     fi
 }
 
+# The stores on Redis run the conformance suite against real servers the
+# tests start: redis-server, and redis-cli for the cluster (Debian's
+# redis-server depends on redis-tools, which ships it).
+ensure_redis_tools() {
+    ensure_apt_tool redis-server redis-server
+}
+
 ensure_lint_tools() {
     ensure_apt_tool shellcheck shellcheck
 }

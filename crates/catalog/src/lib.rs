@@ -73,9 +73,6 @@ macro_rules! for_each_store {
             redis_cluster "redis-cluster" Remote (store_redis::RedisStore) (store_redis::RedisStore::cluster)
                 "redis on a local 3-master Redis Cluster: 256 hash tags per store, get_all walks every master"
                 [serve, remote(store_redis::Target::Cluster)];
-            redis_unpipelined "redis-unpipelined" Remote (store_redis::RedisStore) (store_redis::RedisStore::unpipelined)
-                "redis with get_all reading one hash per round trip (the knob: pipelining)"
-                [remote(store_redis::Target::Single)];
             shardunit_8 "shardunit-8" Knob (store_shardunit::ShardUnitStore)
                 (|c| store_shardunit::ShardUnitStore::with_shards_and_capacity(8, c))
                 "shardunit with 8 shards (the knob: shard count)"
@@ -354,7 +351,7 @@ mod tests {
             .iter()
             .filter(|s| s.entry.family == Family::Remote)
             .count();
-        assert_eq!(remote, 3);
+        assert_eq!(remote, 2);
         assert_eq!(
             select("all").expect("all").len(),
             all.len() - knobs - remote
@@ -365,7 +362,7 @@ mod tests {
         );
         assert_eq!(
             names(&select("remote").expect("remote")),
-            ["redis", "redis-cluster", "redis-unpipelined"]
+            ["redis", "redis-cluster"]
         );
         let two = select("dashmap, memory").expect("known names");
         assert_eq!(names(&two), ["memory", "dashmap"]);

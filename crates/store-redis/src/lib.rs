@@ -360,17 +360,27 @@ impl RedisStore {
     }
 
     /// As [`single`](Self::single), with `get_all` reading one hash per
-    /// round trip: what pipelining saves (the knob line `redis-unpipelined`).
+    /// round trip: what pipelining saves (measured by the `redis-costs`
+    /// binary).
     pub fn unpipelined(_capacity: usize) -> Self {
         RedisStore::on(Target::Single, 1)
     }
 
+    /// A store on `target` as `config` says, rather than as [`configure`]
+    /// did: `pipelined` false reads one hash per round trip in `get_all`.
+    pub fn with_config(target: Target, config: &Config, pipelined: bool) -> Self {
+        RedisStore::build(target, config, if pipelined { BATCH } else { 1 })
+    }
+
     fn on(target: Target, batch: usize) -> Self {
-        let config = config();
-        let (keys, owned) = namespace(&config);
+        RedisStore::build(target, &config(), batch)
+    }
+
+    fn build(target: Target, config: &Config, batch: usize) -> Self {
+        let (keys, owned) = namespace(config);
         let backend = match target {
-            Target::Single => single_backend(&config),
-            Target::Cluster => cluster_backend(&config),
+            Target::Single => single_backend(config),
+            Target::Cluster => cluster_backend(config),
         };
         RedisStore {
             keys,

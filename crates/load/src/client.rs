@@ -2,7 +2,8 @@
 //! its share of the connections (connection `c` on thread `c % T`) from
 //! one `epoll` set, non-blocking, one request in flight per keep-alive
 //! connection (no pipelining: a server's answer time per request stays
-//! what a browser or wrk sees).
+//! what a browser or wrk sees). Connection `c` talks to the plan's server
+//! `c % n` ([`LoadPlan::addr_of`]), reopened or not.
 //!
 //! Per request the client makes a `write`, its share of an `epoll_wait`,
 //! and a `read`; in open loop, when it has to wait for a due time, a
@@ -171,7 +172,7 @@ impl<'a> Client<'a> {
         epoll::add(&epoll, &timer, key, flags).map_err(io)?;
         let mut slots = Vec::new();
         for (c, ops) in mine {
-            let addr = plan.addr;
+            let addr = plan.addr_of(c);
             let stream = connect(addr).map_err(|source| LoadError::Connect { addr, source })?;
             let key = epoll::EventData::new_u64(slots.len() as u64);
             epoll::add(&epoll, &stream, key, epoll::EventFlags::IN).map_err(io)?;
@@ -309,7 +310,8 @@ impl<'a> Client<'a> {
     /// it is closed.
     fn transmit(&mut self, i: usize) -> Result<(), LoadError> {
         if self.slots[i].stream.is_none() {
-            match connect(self.plan.addr) {
+            // Back to the connection's own server.
+            match connect(self.plan.addr_of(self.slots[i].c)) {
                 Ok(stream) => {
                     let key = epoll::EventData::new_u64(i as u64);
                     epoll::add(&self.epoll, &stream, key, epoll::EventFlags::IN).map_err(io)?;

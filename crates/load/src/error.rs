@@ -44,8 +44,27 @@ pub enum LoadError {
         source: std::io::Error,
     },
     /// `/healthz` did not answer as a storelab server does.
-    #[error("GET /healthz did not answer JSON: is this a storelab server?")]
-    NotAStorelabServer,
+    #[error("GET /healthz on {addr} did not answer JSON: is this a storelab server?")]
+    NotAStorelabServer { addr: SocketAddr },
+    /// `/healthz` answered with a JSON error: a storelab server that cannot
+    /// serve (say its store is unreachable, 503).
+    #[error("GET /healthz on {addr} answered {status}: {message}")]
+    Unhealthy {
+        addr: SocketAddr,
+        status: u16,
+        message: String,
+    },
+    /// Two of the servers of one run serve different stores; a run is one
+    /// store's cell.
+    #[error(
+        "the servers serve different stores: {first} serves '{first_store}', {other} serves '{other_store}'"
+    )]
+    MixedStores {
+        first: SocketAddr,
+        first_store: String,
+        other: SocketAddr,
+        other_store: String,
+    },
     /// A client thread could not be started.
     #[error("cannot start a client thread: {0}")]
     Thread(std::io::Error),

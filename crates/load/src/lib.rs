@@ -40,6 +40,17 @@
 //! is sent once more on a fresh connection; a POST or PATCH never is. A run
 //! is bounded in time, connections, client threads and rate, and only aims
 //! at loopback addresses.
+//!
+//! ## Several servers
+//!
+//! A plan may name several servers ([`LoadPlan::addrs`], `--url` given more
+//! than once): replicas of one API over a store outside the process
+//! (Redis), each a process of its own. Connection `c` goes to server
+//! `c % n` for the whole run (a reopened connection goes back to the same
+//! server), so each server carries an equal share of the connections and,
+//! in open loop, of the rate. Every server must answer `/healthz` before
+//! the run and name the same store: the run is one cell, one store, and
+//! its file says which servers carried it.
 
 mod client;
 mod error;
@@ -75,7 +86,9 @@ pub const MAX_RATE: f64 = 1_000_000.0;
 /// What to load and how.
 #[derive(Clone, Debug)]
 pub struct LoadPlan {
-    pub addr: SocketAddr,
+    /// The servers, one or more: connection `c` goes to
+    /// `addrs[c % addrs.len()]` ([`LoadPlan::addr_of`]).
+    pub addrs: Vec<SocketAddr>,
     /// Requests per second (open loop), or `None` for closed loop.
     pub rate: Option<f64>,
     pub duration: Duration,
@@ -86,9 +99,18 @@ pub struct LoadPlan {
 }
 
 impl LoadPlan {
+    /// The server of connection `c`: the servers take the connections in
+    /// turn.
+    pub fn addr_of(&self, c: usize) -> SocketAddr {
+        self.addrs[c % self.addrs.len()]
+    }
+
     /// Whether the plan is within the limits; why not, if it is not.
     pub fn check(&self) -> Result<(), LoadError> {
         let bad = |what: String| Err(LoadError::BadPlan { what });
+        if self.addrs.is_empty() {
+            return bad("at least one server is needed".into());
+        }
         if self.duration.is_zero() || self.duration > MAX_DURATION {
             return bad(format!(
                 "the duration must be above 0 and at most {MAX_DURATION:?}"
@@ -96,6 +118,14 @@ impl LoadPlan {
         }
         if self.connections == 0 || self.connections > MAX_CONNECTIONS {
             return bad(format!("connections must be 1 to {MAX_CONNECTIONS}"));
+        }
+        if self.addrs.len() > self.connections {
+            return bad(format!(
+                "{} servers need at least as many connections (connection c goes to server c % {}), not {}",
+                self.addrs.len(),
+                self.addrs.len(),
+                self.connections
+            ));
         }
         if self.client_threads == 0 || self.client_threads > MAX_CLIENT_THREADS {
             return bad(format!("client threads must be 1 to {MAX_CLIENT_THREADS}"));
@@ -285,14 +315,57 @@ pub fn idempotent(method: &str) -> bool {
 /// Asks the server which store it runs and how many tasks it holds.
 pub fn health(addr: SocketAddr) -> Result<(String, u64), LoadError> {
     let (status, body) = Conn::open(addr)?.call("GET", "/healthz", "")?;
-    let v: serde_json::Value = serde_json::from_slice(&body)
-        .ok()
-        .filter(|_| status == 200)
-        .ok_or(LoadError::NotAStorelabServer)?;
+    let v: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|_| LoadError::NotAStorelabServer { addr })?;
+    if status != 200 {
+        // A storelab server that cannot serve (its store is unreachable:
+        // 503 `store_unavailable`) says why in a JSON error.
+        return match v["message"].as_str() {
+            Some(message) => Err(LoadError::Unhealthy {
+                addr,
+                status,
+                message: message.to_owned(),
+            }),
+            None => Err(LoadError::NotAStorelabServer { addr }),
+        };
+    }
     Ok((
         v["store"].as_str().unwrap_or("unknown").to_owned(),
         v["tasks"].as_u64().unwrap_or(0),
     ))
+}
+
+/// Asks every server which store it runs and how many tasks it holds: the
+/// store they all name, and the fewest tasks any holds. Servers that name
+/// different stores are refused ([`LoadError::MixedStores`]): a run is one
+/// store's cell.
+pub fn health_all(addrs: &[SocketAddr]) -> Result<(String, u64), LoadError> {
+    let mut found: Option<(SocketAddr, String, u64)> = None;
+    for &addr in addrs {
+        let (store, tasks) = health(addr)?;
+        match &mut found {
+            None => found = Some((addr, store, tasks)),
+            Some((first, name, _)) if *name != store => {
+                return Err(LoadError::MixedStores {
+                    first: *first,
+                    first_store: name.clone(),
+                    other: addr,
+                    other_store: store,
+                });
+            }
+            Some((_, _, fewest)) => *fewest = (*fewest).min(tasks),
+        }
+    }
+    found
+        .map(|(_, store, tasks)| (store, tasks))
+        .ok_or_else(|| LoadError::BadPlan {
+            what: "at least one server is needed".into(),
+        })
+}
+
+/// The servers as base URLs, `http://127.0.0.1:8080`, in order.
+pub fn urls(addrs: &[SocketAddr]) -> Vec<String> {
+    addrs.iter().map(|a| format!("http://{a}")).collect()
 }
 
 /// Latency quantiles of every request, ns.
@@ -337,7 +410,7 @@ pub struct LoadOutcome {
 /// Runs the plan against a live server.
 pub fn run(plan: LoadPlan) -> Result<LoadOutcome, LoadError> {
     plan.check()?;
-    let (store, _) = health(plan.addr)?;
+    let (store, _) = health_all(&plan.addrs)?;
     let per_conn = match plan.rate {
         Some(rate) => {
             (rate * plan.duration.as_secs_f64() / plan.connections as f64).ceil() as usize + 1
@@ -448,7 +521,7 @@ fn run_file(plan: &LoadPlan, workload: Workload, store: String, m: &Seen) -> Run
         stores: vec![StoreInfo {
             name: store,
             about: format!(
-                "over HTTP, {} connections on {} client thread{}, {}",
+                "over HTTP, {} connections on {} client thread{}, {}{}",
                 plan.connections,
                 plan.client_threads.min(plan.connections),
                 if plan.client_threads.min(plan.connections) == 1 {
@@ -458,7 +531,8 @@ fn run_file(plan: &LoadPlan, workload: Workload, store: String, m: &Seen) -> Run
                 },
                 plan.rate.map_or("closed loop".to_owned(), |r| format!(
                     "open loop at {r} req/s"
-                ))
+                )),
+                spread(&plan.addrs)
             ),
             family: Family::Http,
             heap_bytes_per_task: None,
@@ -467,6 +541,20 @@ fn run_file(plan: &LoadPlan, workload: Workload, store: String, m: &Seen) -> Run
             walk_ns: None,
         }],
     }
+}
+
+/// What a run file's `about` adds for a run over several servers (nothing
+/// for one, so that a one-server file reads as before):
+/// `, spread over 2 servers: http://127.0.0.1:8080, http://127.0.0.1:8081`.
+pub fn spread(addrs: &[SocketAddr]) -> String {
+    if addrs.len() < 2 {
+        return String::new();
+    }
+    format!(
+        ", spread over {} servers: {}",
+        addrs.len(),
+        urls(addrs).join(", ")
+    )
 }
 
 #[cfg(test)]
@@ -491,6 +579,50 @@ mod tests {
             "http://127.0.0.1:80/tasks",
         ] {
             assert!(loopback_addr(bad).is_err(), "{bad} must be refused");
+        }
+    }
+
+    #[test]
+    fn connections_go_to_the_servers_in_turn() {
+        let a: SocketAddr = "127.0.0.1:1".parse().expect("addr");
+        let b: SocketAddr = "127.0.0.1:2".parse().expect("addr");
+        let plan = LoadPlan {
+            addrs: vec![a, b],
+            rate: None,
+            duration: Duration::from_secs(1),
+            connections: 5,
+            client_threads: 1,
+            workload: Workload {
+                keys: 10,
+                capacity: None,
+                dist: workload::KeyDist::SEED,
+                hot_keys: workload::HotKeys::Scrambled,
+                mix: workload::Mix::SEED,
+                seed: 1,
+                stream_len: 0,
+            },
+        };
+        assert!(plan.check().is_ok());
+        let servers: Vec<SocketAddr> = (0..5).map(|c| plan.addr_of(c)).collect();
+        assert_eq!(servers, [a, b, a, b, a]);
+        assert_eq!(
+            spread(&plan.addrs),
+            ", spread over 2 servers: http://127.0.0.1:1, http://127.0.0.1:2"
+        );
+        assert_eq!(spread(&[a]), "", "one server: the file reads as before");
+        // Every server gets a connection, and there is a server.
+        for bad in [
+            LoadPlan {
+                connections: 1,
+                ..plan.clone()
+            },
+            LoadPlan {
+                addrs: Vec::new(),
+                ..plan.clone()
+            },
+        ] {
+            let err = bad.check().expect_err("refused");
+            assert!(matches!(err, LoadError::BadPlan { .. }), "{err}");
         }
     }
 }

@@ -34,7 +34,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use storelab_results::Machine;
 
-use crate::{LoadError, LoadPlan, Quantiles, run};
+use crate::{LoadError, LoadPlan, Quantiles, run, urls};
 
 /// A step passes when all of these hold.
 pub const MIN_ACHIEVED: f64 = 0.95;
@@ -117,6 +117,11 @@ pub struct Sweep {
     /// Why the sweep stopped.
     pub stopped: String,
     pub machine: Machine,
+    /// The servers' base URLs, when the sweep spread its connections over
+    /// several ([`LoadPlan::addrs`]); empty for one server, as in files
+    /// from before several could be given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub servers: Vec<String>,
 }
 
 /// The rule a step is judged by: no errors, at least [`MIN_ACHIEVED`] of
@@ -261,6 +266,11 @@ pub fn sweep(plan: &SweepPlan) -> Result<Sweep, LoadError> {
         steps,
         stopped,
         machine: Machine::current(),
+        servers: if plan.base.addrs.len() > 1 {
+            urls(&plan.base.addrs)
+        } else {
+            Vec::new()
+        },
     })
 }
 

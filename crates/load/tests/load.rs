@@ -7,7 +7,7 @@ use workload::{HotKeys, KeyDist, Mix, Workload};
 
 fn plan(addr: std::net::SocketAddr, rate: Option<f64>, mix: Mix) -> LoadPlan {
     LoadPlan {
-        addr,
+        addrs: vec![addr],
         rate,
         duration: Duration::from_millis(800),
         connections: 2,
@@ -100,6 +100,106 @@ fn bounded_load_runs_report_throughput_and_no_errors() {
     );
     assert_eq!(closed.file.cells[0].misses, 0, "misses are the harness's");
     drop(server);
+}
+
+#[test]
+fn connections_are_dealt_to_several_servers_in_turn() {
+    let (a, b) = (dense_server(), dense_server());
+    // Open loop, creates only: 4 connections over 2 servers, 0.5 s at
+    // 400 req/s is 200 requests, 50 per connection; connections 0 and 2
+    // create on the first server, 1 and 3 on the second: 100 each.
+    let mut p = plan(a.addr, Some(400.0), "create=100".parse().expect("mix"));
+    p.addrs.push(b.addr);
+    p.connections = 4;
+    p.duration = Duration::from_millis(500);
+    let outcome = load::run(p).expect("a run over two servers");
+    assert_eq!(outcome.requests, 200);
+    assert_eq!(outcome.transport_errors, 0);
+    assert_eq!(outcome.statuses, [(201, 200)]);
+    for srv in [&a, &b] {
+        assert_eq!(
+            load::health(srv.addr).expect("healthz"),
+            ("dense".to_owned(), 600),
+            "{}: 500 prefilled and its 100 creates",
+            srv.addr
+        );
+    }
+    // One cell of one store, whose file names both servers.
+    assert_eq!(outcome.file.cells[0].store, "dense");
+    let about = &outcome.file.stores[0].about;
+    assert!(
+        about.ends_with(&format!(
+            ", spread over 2 servers: http://{}, http://{}",
+            a.addr, b.addr
+        )),
+        "{about}"
+    );
+    // Every server is asked before the run: one that serves another
+    // store is refused, as is one that is not there.
+    let other = task_api::spawn_background(
+        "127.0.0.1:0".parse().expect("addr"),
+        task_api::router(store_dense::DenseStore::new(), "other"),
+    )
+    .expect("server starts");
+    let mut mixed = plan(a.addr, None, Mix::SEED);
+    mixed.addrs.push(other.addr);
+    let err = load::run(mixed).err().expect("refused");
+    assert!(matches!(err, load::LoadError::MixedStores { .. }), "{err}");
+    assert!(err.to_string().contains("'other'"), "{err}");
+    let mut gone = plan(a.addr, None, Mix::SEED);
+    gone.addrs.push("127.0.0.1:1".parse().expect("addr"));
+    let err = load::run(gone).err().expect("refused");
+    assert!(matches!(err, load::LoadError::Connect { .. }), "{err}");
+}
+
+/// A fake server that answers one request with `status` and `body`.
+fn one_answer(status: &'static str, body: &'static str) -> std::net::SocketAddr {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        if let Ok((mut s, _)) = listener.accept() {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && matches!(s.read(&mut byte), Ok(1)) {
+                head.push(byte[0]);
+            }
+            let _ = write!(
+                s,
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    addr
+}
+
+#[test]
+fn an_unhealthy_server_says_why_and_which() {
+    // A storelab server whose store is unreachable.
+    let addr = one_answer(
+        "503 Service Unavailable",
+        r#"{"error":"store_unavailable","message":"the store is unreachable: refused"}"#,
+    );
+    let err = load::health(addr).expect_err("unhealthy");
+    assert!(
+        matches!(err, load::LoadError::Unhealthy { status: 503, .. }),
+        "{err}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains(&addr.to_string()) && text.contains("refused"),
+        "{text}"
+    );
+    // Not a storelab server at all.
+    let addr = one_answer("200 OK", "<html>");
+    let err = load::health(addr).expect_err("not JSON");
+    assert!(
+        matches!(err, load::LoadError::NotAStorelabServer { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains(&addr.to_string()), "{err}");
 }
 
 #[test]

@@ -8,7 +8,7 @@
 //! | `PATCH /tasks/{id}` | apply a `TaskUpdate` (absent fields unchanged) |
 //! | `PUT /tasks/{id}` | replace title, description and completed (a `NewTask` body) |
 //! | `DELETE /tasks/{id}` | 204, or 404 |
-//! | `GET /healthz` | `{"status":"ok","store":NAME,"tasks":N}` |
+//! | `GET /healthz` | `{"status":"ok","store":NAME,"tasks":N}`, or 503 if the store cannot be reached |
 //!
 //! Every error is JSON, `{"error": CODE, "message": TEXT}`, with its status,
 //! including the ones hyper answers itself before the router sees the
@@ -21,8 +21,9 @@
 //! time; 413 body over [`BODY_LIMIT`]; 415 not `application/json`; 422
 //! unknown fields, wrong types, a body that is not a JSON object, or failed
 //! validation; 431 a request head over the size limit or with more than
-//! [`limits::MAX_HEADERS`] headers; 503 at a limit (with `Retry-After`).
-//! No input panics the server.
+//! [`limits::MAX_HEADERS`] headers; 503 at a limit (`overloaded`) or when
+//! the store could not be reached (`store_unavailable`), both with
+//! `Retry-After`. No input panics the server.
 //!
 //! What is accepted, exactly (strict on purpose: a benchmark's client and a
 //! fuzzer should learn the contract, not a lenient parser's guesses):
@@ -42,6 +43,19 @@
 //! short and made on the async worker directly (the actor stores block for a
 //! round trip of microseconds, which is cheaper than `spawn_blocking`).
 //!
+//! **A store outside the process** (Redis) can be unreachable, which an
+//! in-process map never is. Every handler reaches the store through the
+//! fallible calls of [`TaskApi`] (`create_task`, `get_task`, `all_tasks`,
+//! `count_tasks`, ...), never through a primitive, whose failure could only
+//! be an empty answer: a list of no tasks, a count of 0, a 404 for a task
+//! that exists. A failed call is answered 503 `store_unavailable` with
+//! `Retry-After`: the request was fine and may succeed later, which a 500
+//! would not say, and a load generator counts it as the server error it
+//! is. For an in-process store the fallible calls are the primitives
+//! wrapped in `Ok`, inlined: the same code as before. The one exception is
+//! the list, which keeps the store's snapshot where it can be trusted (see
+//! `listing`).
+//!
 //! Not here: authentication, persistence, or the load generator (that is
 //! `storelab load` in the harness).
 
@@ -57,7 +71,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use task_model::{NewTask, StoreError, Task, TaskApi, TaskId, TaskStore, TaskUpdate};
+use task_model::{NewTask, Snapshot, StoreError, Task, TaskApi, TaskId, TaskStore, TaskUpdate};
 
 mod body;
 pub mod conn_io;
@@ -82,6 +96,9 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// Seconds for a `Retry-After` header, on a refusal that may succeed
+    /// later (503).
+    retry_after: Option<u64>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -96,7 +113,14 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
+    }
+
+    /// The same error, telling the client to retry after `secs` seconds.
+    pub(crate) fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs);
+        self
     }
 }
 
@@ -106,7 +130,13 @@ impl IntoResponse for ApiError {
             error: self.code.into(),
             message: self.message,
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+        }
+        response
     }
 }
 
@@ -121,6 +151,15 @@ impl From<StoreError> for ApiError {
                 "validation_failed",
                 e.to_string(),
             ),
+            // Not the request's fault and not for good: 503, so that a
+            // client retries (after the same pause as when overloaded)
+            // instead of treating a task as gone or a body as wrong.
+            StoreError::Unavailable(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+                format!("{e}; retry after the time in Retry-After"),
+            )
+            .retry_after(limits::RETRY_AFTER_SECS),
         }
     }
 }
@@ -305,7 +344,7 @@ async fn list<S: TaskStore + 'static>(
     let offset = paging.offset.unwrap_or(0);
     // A snapshot, then only the first offset+limit ids ordered: O(n) to
     // select, O(page log page) to sort, no clone of the other tasks.
-    let snapshot = app.store.snapshot();
+    let snapshot = listing(&app.store)?;
     let mut refs: Vec<&Arc<Task>> = snapshot.iter().collect();
     let total = refs.len();
     let end = offset.saturating_add(limit).min(total);
@@ -328,8 +367,41 @@ async fn list<S: TaskStore + 'static>(
     }))
 }
 
-async fn health<S: TaskStore + 'static>(State(app): Shared<S>) -> Json<serde_json::Value> {
-    Json(serde_json::json!({"status": "ok", "store": app.name, "tasks": app.store.len()}))
+/// Every task, for the list: the store's [`Snapshot`] when it can be
+/// trusted, else [`TaskApi::all_tasks`].
+///
+/// Why not always `all_tasks`: a snapshot may share the store's memory
+/// copy-on-write (`dense`, `rcu`), one reference count per run of tasks
+/// where `all_tasks` takes one per task, and the list is the load
+/// generator's get_all; the HTTP figures of those stores must not change.
+/// Why not always the snapshot: it cannot fail, so a store outside the
+/// process answers an unreachable call with an empty snapshot, which would
+/// list no tasks with a 200. Such a store records that failure in
+/// [`TaskStore::fault`] before the call returns, and keeps it; so a
+/// snapshot taken while the store had no fault, after which it still has
+/// none, is a true one. Otherwise the list goes through `all_tasks`, which
+/// says why it failed (503) or answers for real. An in-process store has
+/// no fault, ever (`fault` is an inlined `None`): its list is the snapshot,
+/// as before.
+fn listing<S: TaskStore>(store: &S) -> Result<Snapshot, StoreError> {
+    if store.fault().is_none() {
+        let snapshot = store.snapshot();
+        if store.fault().is_none() {
+            return Ok(snapshot);
+        }
+    }
+    Ok(Snapshot::from_tasks(store.all_tasks()?))
+}
+
+async fn health<S: TaskStore + 'static>(
+    State(app): Shared<S>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    // The count comes from the store: a store that cannot be reached makes
+    // the server unhealthy (503), not a server of 0 tasks.
+    let tasks = app.store.count_tasks()?;
+    Ok(Json(
+        serde_json::json!({"status": "ok", "store": app.name, "tasks": tasks}),
+    ))
 }
 
 async fn no_route() -> ApiError {
@@ -371,13 +443,21 @@ pub fn router<S: TaskStore + 'static>(store: S, name: &str) -> Router {
 }
 
 /// Creates tasks 1..=n (titles "task 1", "task 2", ...), before serving.
+/// A store that cannot be reached creates nothing, silently: for a store
+/// outside the process, [`try_prefill`] says so.
 pub fn prefill<S: TaskStore>(store: &S, n: u32) {
+    let _ = try_prefill(store, n);
+}
+
+/// [`prefill`], stopping at the first create the store could not take
+/// ([`StoreError::Unavailable`]; generated titles are always valid).
+pub fn try_prefill<S: TaskStore>(store: &S, n: u32) -> Result<(), StoreError> {
     for i in 1..=n {
         let draft = NewTask {
             title: format!("task {i}"),
             ..Default::default()
         };
-        // Generated titles are valid.
-        let _ = store.create_task(&draft);
+        store.create_task(&draft)?;
     }
+    Ok(())
 }

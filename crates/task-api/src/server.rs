@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hyper::body::Incoming;
 use tokio::net::{TcpListener, TcpStream};
@@ -154,17 +154,13 @@ where
 
 /// What the load shedder's refusal becomes.
 async fn overloaded(_: tower::BoxError) -> Response {
-    let mut response = ApiError::new(
+    ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
         "overloaded",
         "the server is at its request limit; retry after the time in Retry-After",
     )
-    .into_response();
-    response.headers_mut().insert(
-        header::RETRY_AFTER,
-        header::HeaderValue::from(limits::RETRY_AFTER_SECS),
-    );
-    response
+    .retry_after(limits::RETRY_AFTER_SECS)
+    .into_response()
 }
 
 /// The connections held, each with its [`Watch`].

@@ -3,6 +3,12 @@
 //! The client (the `storelab-load` crate doc has the design): a few threads,
 //! each driving many non-blocking keep-alive connections from one epoll
 //! set, so that the client takes little of the cores the server needs.
+//!
+//! `--url` may be given more than once, for replicas of one API over a
+//! store outside the process: the connections are dealt to the servers in
+//! turn (connection i to URL i % n), every URL is checked as the one URL
+//! is, and the run file (its store's `about`) and the printed header name
+//! them all. With one URL, everything reads as it did before.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -17,9 +23,12 @@ use super::run::parse_duration;
 
 #[derive(Args, Debug)]
 pub(super) struct LoadArgs {
-    /// The server's base URL; loopback addresses only.
+    /// The server's base URL; loopback addresses only. Give it more than
+    /// once to spread the connections over several servers serving one
+    /// store (replicas): connection i goes to URL i % n, so --connections
+    /// must be at least the number of URLs.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
-    url: String,
+    url: Vec<String>,
     /// Requests per second, open loop (latency from each request's due time).
     /// Without it, closed loop: find the maximum throughput.
     #[arg(long)]
@@ -94,13 +103,25 @@ impl LoadArgs {
 
 pub(super) fn load(args: LoadArgs) -> Result<(), Failure> {
     use storelab_load::{self as load, LoadPlan};
-    let addr = load::loopback_addr(&args.url)?;
+    let addrs = args
+        .url
+        .iter()
+        .map(|url| load::loopback_addr(url))
+        .collect::<Result<Vec<_>, _>>()?;
     let duration = parse_duration(&args.duration)?;
     if duration > load::MAX_DURATION {
         return Err(format!("--duration is at most {:?}", load::MAX_DURATION).into());
     }
     if args.connections == 0 || args.connections > load::MAX_CONNECTIONS {
         return Err(format!("--connections must be 1 to {}", load::MAX_CONNECTIONS).into());
+    }
+    if args.connections < addrs.len() {
+        return Err(format!(
+            "--connections must be at least the number of --url ({}): connection i goes to URL i % {}, and every server gets one",
+            addrs.len(),
+            addrs.len()
+        )
+        .into());
     }
     if args.client_threads == 0 || args.client_threads > load::MAX_CLIENT_THREADS {
         return Err(format!("--client-threads must be 1 to {}", load::MAX_CLIENT_THREADS).into());
@@ -121,13 +142,15 @@ pub(super) fn load(args: LoadArgs) -> Result<(), Failure> {
     check_out(&args)?;
     let keys = match args.keys {
         Some(k) => k,
+        // With several servers, the fewest tasks any holds: every id
+        // asked for exists on each.
         None => {
-            let (_, tasks) = load::health(addr)?;
+            let (_, tasks) = load::health_all(&addrs)?;
             u32::try_from(tasks).unwrap_or(u32::MAX).max(1)
         }
     };
     let plan = LoadPlan {
-        addr,
+        addrs,
         rate: args.rate,
         duration,
         connections: args.connections,
@@ -225,7 +248,7 @@ fn print_sweep(args: &LoadArgs, result: &storelab_load::sweep::Sweep) {
     let d = |v: u64| table::duration_ns(v as f64);
     println!(
         "storelab load {} --sweep · store {} · {} connections on {} client thread(s) · {} s per step · {} · target p99 {}",
-        args.url,
+        args.url.join(", "),
         result.store,
         result.connections,
         result.client_threads,
@@ -291,7 +314,7 @@ pub(super) fn print_load(
     let cell = &outcome.file.cells[0];
     println!(
         "storelab load {} · store {} · {} connections on {} client thread(s) · {} · {}",
-        args.url,
+        args.url.join(", "),
         cell.store,
         args.connections,
         args.client_threads.min(args.connections),
@@ -349,7 +372,131 @@ pub(super) fn print_load(
 
 #[cfg(test)]
 mod tests {
-    use super::per_second;
+    use clap::Parser;
+
+    use super::{LoadArgs, load, per_second};
+
+    #[derive(Parser)]
+    struct Cmd {
+        #[command(flatten)]
+        args: LoadArgs,
+    }
+
+    fn parse(argv: &[&str]) -> LoadArgs {
+        Cmd::try_parse_from(std::iter::once("load").chain(argv.iter().copied()))
+            .expect("the arguments parse")
+            .args
+    }
+
+    /// Runs `storelab load` with `argv`; its exit code and message.
+    fn refused(argv: &[&str]) -> (u8, String) {
+        let failure = load(parse(argv)).expect_err("refused");
+        (failure.exit_code(), failure.to_string())
+    }
+
+    #[test]
+    fn url_is_repeatable_and_one_by_default() {
+        assert_eq!(parse(&[]).url, ["http://127.0.0.1:8080"]);
+        let two = parse(&["--url", "http://127.0.0.1:1", "--url", "http://[::1]:2"]);
+        assert_eq!(two.url, ["http://127.0.0.1:1", "http://[::1]:2"]);
+    }
+
+    #[test]
+    fn every_url_is_checked_and_a_bad_one_exits_2() {
+        let first = ["--url", "http://127.0.0.1:1", "--duration", "1s"];
+        for (second, says) in [
+            ("http://10.0.0.1:80", "not a loopback address"),
+            ("127.0.0.1:80", "not an http:// URL"),
+            ("http://127.0.0.1:2/tasks", "without a path"),
+        ] {
+            let argv: Vec<&str> = first.iter().copied().chain(["--url", second]).collect();
+            let (code, message) = refused(&argv);
+            assert_eq!(code, 2, "{second}: {message}");
+            assert!(message.contains(says), "{second}: {message}");
+        }
+        let (code, message) = refused(&[
+            "--url",
+            "http://127.0.0.1:1",
+            "--url",
+            "http://127.0.0.1:2",
+            "--connections",
+            "1",
+        ]);
+        assert_eq!(code, 2, "{message}");
+        assert!(
+            message.contains("at least the number of --url (2)"),
+            "{message}"
+        );
+        // Valid URLs with nothing listening: the load fails at its first
+        // connection, with an error, not a panic, and writes nothing.
+        let dir = std::env::temp_dir().join(format!("storelab-load-none-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp folder");
+        let out = dir.join("none.json");
+        let (code, message) = refused(&[
+            "--url",
+            "http://127.0.0.1:1",
+            "--url",
+            "http://127.0.0.1:2",
+            "--keys",
+            "10",
+            "--duration",
+            "1s",
+            "--out",
+            out.to_str().expect("utf-8 path"),
+        ]);
+        assert_eq!(code, 2, "{message}");
+        assert!(message.contains("cannot connect"), "{message}");
+        assert!(!out.exists());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_load_over_two_servers_writes_one_file_naming_both() {
+        let build = store_catalog::catalog()
+            .into_iter()
+            .find(|s| s.entry.name == "dense")
+            .and_then(|s| s.serve)
+            .expect("dense is servable");
+        let servers: Vec<task_api::Background> = (0..2)
+            .map(|_| {
+                task_api::spawn_background("127.0.0.1:0".parse().expect("addr"), build(50))
+                    .expect("server starts")
+            })
+            .collect();
+        let urls: Vec<String> = servers
+            .iter()
+            .map(|s| format!("http://{}", s.addr))
+            .collect();
+        let dir = std::env::temp_dir().join(format!("storelab-load-urls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp folder");
+        let out = dir.join("two.json");
+        let out_arg = out.to_str().expect("utf-8 path");
+        let argv = [
+            "--url",
+            &urls[0],
+            "--url",
+            &urls[1],
+            "--duration",
+            "300ms",
+            "--connections",
+            "2",
+            "--out",
+            out_arg,
+        ];
+        load(parse(&argv)).expect("a load over two servers");
+        let file = storelab_results::RunFile::read(&out).expect("the run file");
+        let about = &file.stores[0].about;
+        assert!(
+            about.ends_with(&format!(
+                ", spread over 2 servers: {}, {}",
+                urls[0], urls[1]
+            )),
+            "{about}"
+        );
+        assert_eq!(file.cells[0].store, "dense");
+        assert_eq!(file.workload.keys, 50, "the servers' task count");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn rates_keep_about_three_significant_digits() {

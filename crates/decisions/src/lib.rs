@@ -54,6 +54,7 @@ mod many_cores;
 mod micro;
 mod mutants;
 mod rare_mix;
+mod remote;
 pub mod rules;
 mod soak;
 mod tables;
@@ -451,6 +452,7 @@ const SECTIONS: &[Section] = &[
     ("hyaline-proxies", hyaline::section_proxies),
     ("load-vs-wrk", load_client::section),
     ("knee-vs-closed", load_client::section_knee),
+    ("leaving-one-process", remote::section),
 ];
 
 fn generate(name: &str, r: &mut Results) -> Result<String, DecisionsError> {

@@ -91,7 +91,7 @@ fn appendfsync_always_loses_nothing_acknowledged_across_a_kill() {
         let task = reader.try_get(*id).expect("up").expect("an acknowledged create survives");
         let i = (id.get() - 1) as usize;
         assert_eq!(&*task.title, format!("t{i}"), "task {n}");
-        assert_eq!(task.completed, i % 3 == 0, "an acknowledged update survives");
+        assert_eq!(task.completed, i.is_multiple_of(3), "an acknowledged update survives");
     }
     for id in (1..=300u64).step_by(5).map(TaskId) {
         assert_eq!(reader.try_get(id), Ok(None), "an acknowledged delete survives");

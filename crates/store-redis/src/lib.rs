@@ -27,6 +27,14 @@
 //!   left in a store's block when it is dropped (a replica that stops), at
 //!   most 63 per store; `len` and `get_all` count tasks, so they never see
 //!   a gap.
+//! - **A restart that loses the data** (persistence `none`, or `everysec`
+//!   after a machine crash) resets the counter. Two guards keep an id from
+//!   naming two tasks: a block is claimed by a script (`CLAIM`) that never
+//!   returns one at or below the store's last block, and the create script
+//!   refuses an id that holds a task, so the store gives its block up and
+//!   claims another. What remains: an id whose task the restart *lost* may
+//!   be handed out again by a replica that had not reached it (its task is
+//!   gone, so no live task is overwritten). `always` keeps the counter.
 //! - **`len`** sums 256 striped counters (`{NS:s}:n`), each changed by the
 //!   same script that creates or deletes a task of its stripe: no key is
 //!   written by every create, and the count and the tasks cannot disagree.
@@ -50,9 +58,12 @@
 //!   a call.
 //!
 //! # Failures
-//! Connections come from a pool; one that fails is dropped, so the next
-//! call connects afresh and the store recovers by itself when the server
-//! comes back. Connecting waits 1 s at most and an answer 2 s, so no call
+//! Connections come from a pool; when one breaks (the server went away) the
+//! whole pool is emptied, so the next call connects afresh and the store
+//! recovers by itself when the server comes back. A read on a connection
+//! that broke is tried once more on a fresh one; a write is not (its answer
+//! may have been lost after the server applied it), so after a restart at
+//! most one write per store fails, with [`Unreachable`]. Connecting waits 1 s at most and an answer 2 s, so no call
 //! hangs. The `try_` methods report the failure as [`Unreachable`]; the
 //! primitives record the first one for [`TaskStore::fault`], which fails
 //! the engine's audit (see the task model).
@@ -206,13 +217,28 @@ impl<C> Pool<C> {
             Some(con) => con,
             None => connect()?,
         };
-        let out = f(&mut con)?;
+        let out = f(&mut con).inspect_err(|e| {
+            if broken(e) {
+                // The server went away (a restart): the idle connections
+                // are as dead as this one. Drop them all, so that the next
+                // calls connect afresh instead of failing one by one.
+                self.idle
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clear();
+            }
+        })?;
         self.idle
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(con);
         Ok(out)
     }
+}
+
+/// The connection broke (as opposed to the server answering an error).
+fn broken(e: &redis::RedisError) -> bool {
+    e.is_io_error() || e.is_connection_dropped() || e.is_unrecoverable_error()
 }
 
 /// A master of a cluster: its address, the slots it owns, its connections.
@@ -287,7 +313,22 @@ fn masters_of(seed: &str) -> redis::RedisResult<Vec<Master>> {
     Ok(masters)
 }
 
+/// Blocks of ids a create may give up in a row before it reports failure.
+const CREATE_ATTEMPTS: usize = 8;
+
+/// KEYS: the counter; ARGV: the block size, the store's last claimed id.
+const CLAIM: &str = r"
+local last = redis.call('INCRBY', KEYS[1], ARGV[1])
+local floor = tonumber(ARGV[2])
+if last <= floor then
+  last = floor + tonumber(ARGV[1])
+  redis.call('SET', KEYS[1], last)
+end
+return last";
+
+/// Returns 0, and writes nothing, when the id holds a task already.
 const CREATE: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'title', ARGV[1], 'description', ARGV[2], 'completed', ARGV[3],
            'created_at', ARGV[4], 'updated_at', ARGV[4], 'v', 1)
 redis.call('INCR', KEYS[2])
@@ -316,6 +357,7 @@ redis.call('DECR', KEYS[2])
 return fields";
 
 struct Scripts {
+    claim: Script,
     create: Script,
     update: Script,
     delete: Script,
@@ -386,6 +428,7 @@ impl RedisStore {
             keys,
             backend,
             scripts: Scripts {
+                claim: Script::new(CLAIM),
                 create: Script::new(CREATE),
                 update: Script::new(UPDATE),
                 delete: Script::new(DELETE),
@@ -418,6 +461,22 @@ impl RedisStore {
         }
     }
 
+    /// [`call`](Self::call) for a command that changes nothing, tried once
+    /// more on a fresh connection when the first one had broken (a server
+    /// restarted since the connection was pooled). Writes are not retried:
+    /// a write whose answer was lost may have been applied.
+    fn read<T>(
+        &self,
+        f: impl Fn(&mut dyn ConnectionLike) -> redis::RedisResult<T>,
+    ) -> Result<T, Unreachable> {
+        let mut broke = false;
+        let first = self.call(|c| f(c).inspect_err(|e| broke = broken(e)));
+        match first {
+            Err(_) if broke => self.call(f),
+            other => other,
+        }
+    }
+
     /// Runs `f` once per master (the one server, or each master of the
     /// cluster) with a plain connection to it and a filter of the slots it
     /// owns.
@@ -440,16 +499,26 @@ impl RedisStore {
         }
     }
 
-    fn next_id(&self) -> Result<TaskId, Unreachable> {
+    /// The next id of this store's block, claiming a new block when it is
+    /// used up, or at once when `give_up` (the id the last one gave was
+    /// taken: see [`try_create`](TaskStore::try_create)).
+    fn next_id(&self, give_up: bool) -> Result<TaskId, Unreachable> {
         let mut ids = self.ids.lock().unwrap_or_else(PoisonError::into_inner);
+        if give_up {
+            ids.next = ids.last + 1;
+        }
         if ids.next > ids.last {
             // Claimed under the lock, so this store's ids increase in the
-            // order its creates take them.
+            // order its creates take them; the script never hands out a
+            // block at or below this store's last one (a counter reset by a
+            // restart that lost it).
             let last: u64 = self.call(|c| {
-                redis::cmd("INCRBY")
-                    .arg(self.keys.next_id())
+                self.scripts
+                    .claim
+                    .key(self.keys.next_id())
                     .arg(ID_BLOCK)
-                    .query(c)
+                    .arg(ids.last)
+                    .invoke(c)
             })?;
             *ids = IdBlock {
                 next: last + 1 - ID_BLOCK,
@@ -644,25 +713,34 @@ impl TaskStore for RedisStore {
     }
 
     fn try_create(&self, draft: TaskDraft) -> Result<Arc<Task>, Unreachable> {
-        let id = self.next_id()?;
-        let task = draft.into_task(id);
-        self.call(|c| {
-            self.scripts
-                .create
-                .key(self.keys.task(id))
-                .key(self.keys.count_of(id))
-                .arg(&*task.title)
-                .arg(&*task.description)
-                .arg(flag(task.completed))
-                .arg(task.created_at.0)
-                .invoke::<()>(c)
-        })?;
-        Ok(Arc::new(task))
+        // The script refuses an id that holds a task (another replica's
+        // block after a restart reset the counter); the store then gives
+        // its block up and claims a fresh one.
+        for attempt in 0..CREATE_ATTEMPTS {
+            let id = self.next_id(attempt > 0)?;
+            let created: i64 = self.call(|c| {
+                self.scripts
+                    .create
+                    .key(self.keys.task(id))
+                    .key(self.keys.count_of(id))
+                    .arg(draft.title())
+                    .arg(draft.description())
+                    .arg(flag(draft.completed()))
+                    .arg(draft.at().0)
+                    .invoke(c)
+            })?;
+            if created == 1 {
+                return Ok(Arc::new(draft.into_task(id)));
+            }
+        }
+        Err(Unreachable::new(format!(
+            "redis: {CREATE_ATTEMPTS} fresh blocks of ids in a row held tasks already"
+        )))
     }
 
     fn try_get(&self, id: TaskId) -> Result<Option<Arc<Task>>, Unreachable> {
         let fields: Vec<(String, String)> =
-            self.call(|c| redis::cmd("HGETALL").arg(self.keys.task(id)).query(c))?;
+            self.read(|c| redis::cmd("HGETALL").arg(self.keys.task(id)).query(c))?;
         Ok(decode(id, &fields).map(Arc::new))
     }
 
@@ -696,11 +774,12 @@ impl TaskStore for RedisStore {
     }
 
     fn try_get_all(&self) -> Result<Vec<Arc<Task>>, Unreachable> {
-        self.read_all()
+        // Reads: once more on fresh connections if the pooled ones broke.
+        self.read_all().or_else(|_| self.read_all())
     }
 
     fn try_len(&self) -> Result<usize, Unreachable> {
-        self.count()
+        self.count().or_else(|_| self.count())
     }
 
     fn fault(&self) -> Option<Unreachable> {

@@ -175,6 +175,21 @@ impl TaskDraft {
     pub fn title(&self) -> &str {
         &self.title
     }
+
+    /// The validated description.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// Whether the task starts completed.
+    pub fn completed(&self) -> bool {
+        self.completed
+    }
+
+    /// When it was validated: its `created_at` and first `updated_at`.
+    pub fn at(&self) -> Timestamp {
+        self.at
+    }
 }
 
 /// A validated [`TaskUpdate`], stamped with the time of the change. Cheap to

@@ -17,7 +17,7 @@
 //!   server is spawned with `PR_SET_PDEATHSIG = SIGKILL`, so the kernel kills
 //!   it when its parent goes. That signal fires when the *thread* that
 //!   spawned the child exits, not the process, so every server is spawned
-//!   by one thread that lives as long as the process ([`spawn`]); a test
+//!   by one thread that lives as long as the process (`spawn`); a test
 //!   thread that starts a shared server and ends does not take it along.
 
 use std::io::{BufRead, BufReader};

@@ -241,7 +241,15 @@ impl Server {
         static STARTED: AtomicU64 = AtomicU64::new(0);
         let mut last = StartError::Failed("no attempt".into());
         for _ in 0..5 {
-            let port = free_port()?;
+            let mut port = free_port()?;
+            // A cluster node also listens on port + 10000 (its bus), so
+            // its port must be at most 55535.
+            for _ in 0..100 {
+                if !cluster || port <= 55_535 {
+                    break;
+                }
+                port = free_port()?;
+            }
             let n = STARTED.fetch_add(1, Ordering::Relaxed);
             let dir = std::env::temp_dir()
                 .join(format!("storelab-redis-{}-{n}-{port}", std::process::id()));

@@ -51,6 +51,17 @@ pub(crate) struct Http {
     pub connections: usize,
     pub keys: u64,
     pub req_per_s: std::collections::BTreeMap<String, Vec<f64>>,
+    /// One open-loop rate sweep per deployment (absent in older files).
+    #[serde(default)]
+    pub knees: std::collections::BTreeMap<String, Knee>,
+}
+
+/// A deployment's rate sweep: the last rate whose p99 (from each request's
+/// due time) stayed under 1 ms where the client kept up.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Knee {
+    pub knee: Option<f64>,
+    pub client_limited: bool,
 }
 
 /// The fewest replicas over one Redis whose req/s together pass one
@@ -200,8 +211,8 @@ fn http_table(s: &mut String, h: &Http, costs: Option<&Costs>) {
         h.machine.name()
     );
     s.push_str(
-        "| deployment | req/s (median of rounds) | over one in-process replica, per round (min-max) | 1 / req/s |\n\
-         |---|---:|---:|---:|\n",
+        "| deployment | req/s (median of rounds) | over one in-process replica, per round (min-max) | 1 / req/s | knee (open loop, p99 under 1 ms) |\n\
+         |---|---:|---:|---:|---:|\n",
     );
     let dense = h.req_per_s.get("dense").cloned().unwrap_or_default();
     let label = |k: &str| match k.split_once('-') {
@@ -226,9 +237,16 @@ fn http_table(s: &mut String, h: &Http, costs: Option<&Costs>) {
         let lo = ratios.iter().copied().fold(f64::INFINITY, f64::min);
         let hi = ratios.iter().copied().fold(0.0, f64::max);
         let m = median(rps);
+        let knee = h.knees.get(k).map_or("-".into(), |k| match k.knee {
+            Some(rate) if k.client_limited => {
+                format!("{rate:.0} (at least: the client was behind)")
+            }
+            Some(rate) => format!("{rate:.0}"),
+            None => "none".into(),
+        });
         let _ = writeln!(
             s,
-            "| {} | {m:.0} | {:.2}x ({lo:.2}-{hi:.2}) | {:.1} µs |",
+            "| {} | {m:.0} | {:.2}x ({lo:.2}-{hi:.2}) | {:.1} µs | {knee} |",
             label(k),
             median(&ratios),
             1e6 / m
@@ -274,8 +292,14 @@ fn passing(in_process: f64, per_replica: f64, cap: f64, over: &str, servers: u32
         Some(n) => format!(
             "Over {over} ({per_replica:.0} req/s per replica), {n} replica machines plus {servers} \
              for Redis pass one in-process replica's {in_process:.0} req/s ({:.0} req/s, under \
-             Redis's ceiling of {cap:.0}): {} machines against one.",
+             Redis's ceiling of {cap:.0}{}): {} machines against one.",
             f64::from(n) * per_replica,
+            if f64::from(n) * per_replica > cap * 0.9 {
+                ", within 10% of it: a margin inside this machine's run-to-run spread, so \
+                 Redis's one core is as likely the limit"
+            } else {
+                ""
+            },
             n + servers
         ),
         None => format!(

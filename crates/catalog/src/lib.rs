@@ -85,6 +85,14 @@ macro_rules! for_each_store {
                 (|c| store_shardunit::ShardUnitStore::with_shards_and_capacity(4096, c))
                 "shardunit with 4096 shards (the knob: shard count)"
                 [sharded(|s, id| (s.shard_of(id), s.shards().len()))];
+            hyaline_batch_32 "hyaline-batch-32" Knob (store_hyaline::HyalineStore)
+                (|c| store_hyaline::HyalineStore::with_batch(c, 32))
+                "hyaline retiring in batches of 32, seize's default (the knob: how often a writer pays the heavy barrier)"
+                [sharded(|s, id| s.chunk_of(id)), walkable(store_hyaline::HyalineStore::walk)];
+            hyaline_batch_1024 "hyaline-batch-1024" Knob (store_hyaline::HyalineStore)
+                (|c| store_hyaline::HyalineStore::with_batch(c, 1024))
+                "hyaline retiring in batches of 1024 (the knob: how often a writer pays the heavy barrier)"
+                [sharded(|s, id| s.chunk_of(id)), walkable(store_hyaline::HyalineStore::walk)];
             shard_pool_unpinned "shard-pool-unpinned" Knob (store_shard_pool::ShardPoolStore)
                 (store_shard_pool::ShardPoolStore::unpinned)
                 "shard-pool with its workers left unpinned (the knob: CPU affinity)" [threads];

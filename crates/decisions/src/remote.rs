@@ -252,6 +252,13 @@ fn http_table(s: &mut String, h: &Http, costs: Option<&Costs>) {
             1e6 / m
         );
     }
+    machine_count(s, h, costs);
+}
+
+/// The cost per request and the machine-count argument, from the HTTP
+/// table's medians and Redis's measured ceiling.
+fn machine_count(s: &mut String, h: &Http, costs: Option<&Costs>) {
+    let dense = h.req_per_s.get("dense").cloned().unwrap_or_default();
     let (Some(one), Some(c)) = (h.req_per_s.get("redis-1"), costs) else {
         return;
     };

@@ -65,9 +65,10 @@ impl HyalineStore {
         Self::with_batch(capacity, BATCH)
     }
 
-    /// An empty store retiring versions in batches of `batch` (for tests
-    /// that watch a batch being freed).
-    fn with_batch(capacity: usize, batch: usize) -> Self {
+    /// An empty store retiring versions in batches of `batch`: the knob
+    /// lines `hyaline-batch-N` (how often a writer pays the heavy barrier),
+    /// and tests that watch a batch being freed.
+    pub fn with_batch(capacity: usize, batch: usize) -> Self {
         HyalineStore {
             dir: ChunkDir::with_capacity(capacity),
             number: ids::store_number(),

@@ -94,6 +94,7 @@ pub(crate) fn section_proxies(r: &mut Results) -> Result<String, DecisionsError>
         every_store_line(&mut s, r, file, label)?;
     }
     memory_lines(&mut s, r)?;
+    batch_lines(&mut s, r)?;
     let _ = write!(
         s,
         "\n\"At least the peer's\" is `rules::at_least` on the per-round ratio of the two \
@@ -203,6 +204,40 @@ fn memory_lines(s: &mut String, r: &mut Results) -> Result<(), DecisionsError> {
             per("rcu"),
             per("dense")
         );
+    }
+    Ok(())
+}
+
+/// The batch-size knob (`hyaline-batch-N`: how often a writer pays seize's
+/// heavy barrier) on the two proxies not met, from every machine folder
+/// that has the runs: each setting's speed-up, and the largest batch's
+/// against the peer's, per round.
+fn batch_lines(s: &mut String, r: &mut Results) -> Result<(), DecisionsError> {
+    for (file, label) in [
+        ("hyaline-batch-write-heavy.json", "write-heavy"),
+        ("hyaline-batch-hot-update.json", "hot-update"),
+    ] {
+        for path in machine_files(r, file)? {
+            let rel = path.strip_prefix(&r.dir).unwrap_or(&path).to_owned();
+            let run = r.get_rel(&rel)?.clone();
+            check_folder(&path, &run.machine.name())?;
+            let each: Vec<String> = ["hyaline-batch-32", "hyaline", "hyaline-batch-1024", "scc"]
+                .iter()
+                .filter(|st| run.cell(st, 2).is_some())
+                .map(|st| format!("`{st}` {}", interval(&speedup(&run, st))))
+                .collect();
+            let big = speedup_over(&run, "hyaline-batch-1024", "scc");
+            let _ = writeln!(
+                s,
+                "\nBatch-size knob, {label} ({}, {}): 2 threads over 1 per round (95%), batches of 32, 128 (`hyaline`), 1024, and the peer: {}; batches of 1024 over `scc`, per round: {}, at least the peer's: {}. Reproduce: {}.",
+                run.machine.name(),
+                short_commit(&run.machine),
+                each.join(", "),
+                interval(&big),
+                bound_label(&big, 1.0),
+                command(&run)
+            );
+        }
     }
     Ok(())
 }

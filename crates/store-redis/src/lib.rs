@@ -38,8 +38,7 @@
 //! - **`len`** sums 256 striped counters (`{NS:s}:n`), each changed by the
 //!   same script that creates or deletes a task of its stripe: no key is
 //!   written by every create, and the count and the tasks cannot disagree.
-//!   On one server it is one `MGET`; on a cluster, one pipeline of `GET`s
-//!   per master.
+//!   It reads them with one pipeline of `GET`s per master.
 //! - **`get_all`** walks every master with `SCAN` (matching the store's
 //!   task keys) and reads the hashes it finds with pipelined `HGETALL`s,
 //!   500 per round trip. Its guarantee is [`SnapshotGuarantee::PerTask`]:
@@ -660,6 +659,9 @@ fn cluster_backend(config: &Config) -> Result<Backend, Unreachable> {
     let client = ClusterClientBuilder::new(urls.clone())
         .connection_timeout(CONNECT)
         .response_timeout(ANSWER)
+        // redis-rs retries 16 times by default, with waits that grow past
+        // the API's body timeout; one retry, so no call hangs.
+        .retries(1)
         .build()
         .map_err(|e| unreachable(&seed, &e))?;
     let masters = masters_of(&seed).map_err(|e| unreachable(&seed, &e))?;

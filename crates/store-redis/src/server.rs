@@ -45,7 +45,7 @@ pub enum Persistence {
     /// `appendonly yes`, `appendfsync always`: the server fsyncs the
     /// append-only file before it acknowledges a write, so an acknowledged
     /// write survives a crash of the process or of the machine (tested:
-    /// `tests/persistence.rs` kills the server with `SIGKILL` and reads
+    /// `tests/failures.rs` kills the server with `SIGKILL` and reads
     /// every acknowledged task back after the restart).
     Always,
 }

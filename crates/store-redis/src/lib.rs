@@ -285,6 +285,30 @@ pub fn slot_of(key: &str) -> u16 {
     crc16::State::<crc16::XMODEM>::calculate(tag) % 16_384
 }
 
+/// Walks the keys matching `pattern` on one server with `SCAN`, handing
+/// each batch it returns to `f` (a key may come twice: `SCAN`'s promise).
+fn scan(
+    con: &mut Connection,
+    pattern: &str,
+    mut f: impl FnMut(&mut Connection, Vec<String>) -> redis::RedisResult<()>,
+) -> redis::RedisResult<()> {
+    let mut cursor = 0u64;
+    loop {
+        let (next, found): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(1000)
+            .query(con)?;
+        f(con, found)?;
+        if next == 0 {
+            return Ok(());
+        }
+        cursor = next;
+    }
+}
+
 /// The masters of a cluster and their slots, from `CLUSTER NODES`.
 fn masters_of(seed: &str) -> redis::RedisResult<Vec<Master>> {
     let mut con = connect(&redis::Client::open(seed)?)?;
@@ -543,15 +567,7 @@ impl RedisStore {
         let mut out = Vec::new();
         let pattern = self.keys.task_pattern();
         self.per_master(|con, _| {
-            let mut cursor = 0u64;
-            loop {
-                let (next, found): (u64, Vec<String>) = redis::cmd("SCAN")
-                    .arg(cursor)
-                    .arg("MATCH")
-                    .arg(&pattern)
-                    .arg("COUNT")
-                    .arg(1000)
-                    .query(con)?;
+            scan(con, &pattern, |con, found| {
                 let ids: Vec<TaskId> = found
                     .iter()
                     .filter_map(|k| self.keys.id_of(k))
@@ -571,11 +587,8 @@ impl RedisStore {
                             .map(Arc::new),
                     );
                 }
-                if next == 0 {
-                    return Ok(());
-                }
-                cursor = next;
-            }
+                Ok(())
+            })
         })?;
         Ok(out)
     }
@@ -603,27 +616,16 @@ impl RedisStore {
     fn clear(&self) -> Result<(), Unreachable> {
         let pattern = self.keys.all_pattern();
         self.per_master(|con, _| {
-            let mut cursor = 0u64;
-            loop {
-                let (next, found): (u64, Vec<String>) = redis::cmd("SCAN")
-                    .arg(cursor)
-                    .arg("MATCH")
-                    .arg(&pattern)
-                    .arg("COUNT")
-                    .arg(1000)
-                    .query(con)?;
+            scan(con, &pattern, |con, found| {
+                if found.is_empty() {
+                    return Ok(());
+                }
                 let mut pipe = redis::pipe();
                 for key in &found {
                     pipe.cmd("UNLINK").arg(key).ignore();
                 }
-                if !found.is_empty() {
-                    pipe.query::<()>(con)?;
-                }
-                if next == 0 {
-                    return Ok(());
-                }
-                cursor = next;
-            }
+                pipe.query::<()>(con)
+            })
         })
     }
 }
